@@ -1,0 +1,234 @@
+"""From heard text to intents, using the word lists in content/phrases.toml.
+
+Red flags are found first and are hard to deny: a red-flag phrase counts as negated only when a
+negator stands right before it (with at most a few filler words between). Everything else halts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voice_coach.validate import Checker, load_toml
+
+RED_FLAG = "red_flag"
+RATING = "rating"
+LOCATION = "location"
+NONE = "none"
+
+# Order matters: after red flags, the first intent the current step can use wins.
+COMMAND_INTENTS = (
+    "stop", "pause", "resume", "repeat", "skip", "next", "finish", "help", "time_left",
+    "found", "ready", "softened", "yes", "no",
+)
+ALL_INTENTS = (RED_FLAG, *COMMAND_INTENTS, RATING, LOCATION, NONE)
+# Intents that act at once, even from a partial transcript and even while the coach speaks.
+URGENT_INTENTS = frozenset({RED_FLAG, "stop", "pause"})
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    value: object = None
+
+
+def normalize(text: str) -> list[str]:
+    text = text.lower().replace("\u2019", "'").replace("'", "")
+    text = re.sub(r"\[unk\]|<unk>", " ", text)
+    text = re.sub(r"(\d+)\s*/\s*10\b", r"\1 out of 10", text)
+    return re.findall(r"[a-z]+|\d+(?:\.\d+)?", text)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A phrase of words; a word ending in '*' matches by prefix."""
+
+    words: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, phrase: str) -> "Pattern":
+        words = []
+        for raw in phrase.lower().replace("'", "").split():
+            star = raw.endswith("*")
+            core = re.sub(r"[^a-z0-9]", "", raw)
+            words.append(core + ("*" if star else ""))
+        return cls(tuple(w for w in words if w.strip("*")))
+
+    def find(self, tokens: list[str]) -> list[int]:
+        """Start indexes of every match in tokens."""
+        n = len(self.words)
+        hits = []
+        for i in range(len(tokens) - n + 1):
+            if all(_word_matches(w, tokens[i + j]) for j, w in enumerate(self.words)):
+                hits.append(i)
+        return hits
+
+    def spoken(self) -> str:
+        """The words as a recognizer should expect them (prefixes keep their stem)."""
+        return " ".join(w.rstrip("*") for w in self.words)
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    return token == pattern
+
+
+@dataclass
+class PhraseBook:
+    red_flags: dict[str, list[Pattern]]
+    negators: frozenset[str]
+    fillers: frozenset[str]
+    max_gap: int
+    intents: dict[str, list[Pattern]]
+    numbers: dict[str, int]
+    rating_ignore: list[Pattern]
+    half: list[Pattern]
+    sides: list[str]
+    levels: list[str]
+    areas: list[Pattern]
+    source: str = ""
+    _raw: dict = field(default_factory=dict, repr=False)
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    def parse(self, text: str) -> list[Intent]:
+        """Every intent in the text, most urgent first; [Intent('none')] if nothing matched."""
+        tokens = normalize(text)
+        found: list[Intent] = []
+        kind = self.red_flag(tokens)
+        if kind:
+            found.append(Intent(RED_FLAG, kind))
+        for name in COMMAND_INTENTS:
+            if any(p.find(tokens) for p in self.intents[name]):
+                found.append(Intent(name))
+        rating = self.rating(tokens)
+        if rating is not None:
+            found.append(Intent(RATING, rating))
+        location = self.location(tokens)
+        if location:
+            found.append(Intent(LOCATION, location))
+        return found or [Intent(NONE)]
+
+    def red_flag(self, tokens: list[str]) -> str | None:
+        for kind, patterns in self.red_flags.items():
+            for p in patterns:
+                for start in p.find(tokens):
+                    if not self._negated(tokens, start):
+                        return kind
+        return None
+
+    def _negated(self, tokens: list[str], start: int) -> bool:
+        i = start - 1
+        gap = 0
+        while i >= 0 and gap <= self.max_gap:
+            if tokens[i] in self.negators:
+                return True
+            if tokens[i] not in self.fillers:
+                return False
+            gap += 1
+            i -= 1
+        return False
+
+    def rating(self, tokens: list[str]) -> int | None:
+        tokens = _remove(tokens, self.rating_ignore)
+        half = any(p.find(tokens) for p in self.half)
+        values = []
+        for t in tokens:
+            if t in self.numbers:
+                values.append(self.numbers[t])
+            elif re.fullmatch(r"\d+(\.\d+)?", t):
+                v = float(t)
+                if 0 <= v <= 10:
+                    values.append(v)
+        if not values:
+            return None
+        best = max(values) + (0.5 if half else 0)
+        return min(10, math.ceil(best))
+
+    def location(self, tokens: list[str]) -> str | None:
+        area = next((p.spoken() for p in self.areas if p.find(tokens)), None)
+        if area is None:
+            return None
+        side = next((t for t in tokens if t in self.sides), None)
+        level = next((t for t in tokens if t in self.levels), None)
+        if side in ("center", "centre"):
+            side = "middle"
+        return " ".join(x for x in (side, level, area) if x)
+
+    # -- vocabulary ----------------------------------------------------------------------------
+
+    def vocabulary(self) -> list[str]:
+        """Every phrase worth recognizing, for building recognizer grammars."""
+        phrases: list[str] = []
+        for patterns in self.red_flags.values():
+            phrases += [p.spoken() for p in patterns]
+        for patterns in self.intents.values():
+            phrases += [p.spoken() for p in patterns]
+        phrases += list(self.numbers)
+        phrases += [p.spoken() for p in self.rating_ignore + self.half]
+        phrases += self.sides + self.levels + [p.spoken() for p in self.areas]
+        return sorted(set(phrases))
+
+
+def _remove(tokens: list[str], patterns: list[Pattern]) -> list[str]:
+    tokens = list(tokens)
+    for p in patterns:
+        while hits := p.find(tokens):
+            i = hits[0]
+            del tokens[i : i + len(p.words)]
+    return tokens
+
+
+def load_phrasebook(path: Path) -> PhraseBook:
+    data = load_toml(path)
+    c = Checker(path)
+    c.table(data, "", {"red_flags", "negation", "intents", "ratings", "locations"})
+
+    red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling"})
+    red_flags = {k: _patterns(c, red, "red_flags", k) for k in ("sharp_pain", "radiating", "numbness", "tingling")}
+
+    neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap"})
+    negators = frozenset(c.text_list(neg, "negation", "negators"))
+    fillers = frozenset(c.text_list(neg, "negation", "fillers", allow_empty=True))
+    max_gap = int(c.number(neg, "negation", "max_gap", 0, 5))
+
+    ints = c.table(data["intents"], "intents", set(COMMAND_INTENTS))
+    intents = {k: _patterns(c, ints, "intents", k) for k in COMMAND_INTENTS}
+
+    rat = c.table(data["ratings"], "ratings", {"numbers", "ignore", "half"})
+    nums = c.table(rat["numbers"], "ratings.numbers", set(rat["numbers"]) if isinstance(rat["numbers"], dict) else set())
+    numbers = {}
+    for word in nums:
+        numbers[word.lower()] = int(c.number(nums, "ratings.numbers", word, 0, 10))
+    if sorted(set(numbers.values())) != list(range(11)):
+        raise c.fail("ratings.numbers", "must name every rating from 0 to 10")
+
+    loc = c.table(data["locations"], "locations", {"sides", "levels", "areas"})
+    return PhraseBook(
+        red_flags=red_flags,
+        negators=negators,
+        fillers=fillers,
+        max_gap=max_gap,
+        intents=intents,
+        numbers=numbers,
+        rating_ignore=_patterns(c, rat, "ratings", "ignore"),
+        half=_patterns(c, rat, "ratings", "half"),
+        sides=[s.lower() for s in c.text_list(loc, "locations", "sides")],
+        levels=[s.lower() for s in c.text_list(loc, "locations", "levels")],
+        areas=_patterns(c, loc, "locations", "areas"),
+        source=str(path),
+        _raw=data,
+    )
+
+
+def _patterns(c: Checker, table: dict, key: str, name: str) -> list[Pattern]:
+    patterns = []
+    for i, phrase in enumerate(c.text_list(table, key, name)):
+        p = Pattern.parse(phrase)
+        if not p.words:
+            raise c.fail(f"{key}.{name}[{i}]", f"phrase {phrase!r} has no words")
+        patterns.append(p)
+    return patterns
