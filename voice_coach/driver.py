@@ -1,0 +1,52 @@
+"""Feeds a session and tells observers (the event log, the journal) about everything that happens.
+
+Shared by the console, the live audio loop and the demo, so all three log the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from voice_coach.clock import Clock
+from voice_coach.errors import EXIT_DECLINED, EXIT_HALTED, EXIT_OK, EXIT_QUIT
+from voice_coach.events import Action, AudioFault, AudioRestored, Event, Heard, InputEnded
+from voice_coach.routine import Content
+from voice_coach.session import COMPLETED, DECLINED, HALTED, QUIT, Session
+
+EXIT_CODES = {COMPLETED: EXIT_OK, HALTED: EXIT_HALTED, DECLINED: EXIT_DECLINED, QUIT: EXIT_QUIT}
+
+Observer = Callable[[dict], None]
+
+
+class SessionDriver:
+    def __init__(self, content: Content, clock: Clock, observers: Iterable[Observer] = ()):
+        self.session = Session(content, clock)
+        self.clock = clock
+        self.observers = list(observers)
+
+    def feed(self, event: Event) -> list[Action]:
+        t = round(self.clock.now(), 3)
+        if isinstance(event, Heard):
+            self._tell({"t": t, "type": "heard", "text": event.text, "final": event.final})
+        elif isinstance(event, InputEnded):
+            self._tell({"t": t, "type": "input_ended"})
+        elif isinstance(event, AudioFault):
+            self._tell({"t": t, "type": "audio_fault", "reason": event.reason})
+        elif isinstance(event, AudioRestored):
+            self._tell({"t": t, "type": "audio_restored"})
+        actions = self.session.handle(event)
+        for a in actions:
+            self._tell({"t": t, **a.to_json()})
+        return actions
+
+    def note(self, record: dict) -> None:
+        """Something outside the session worth logging (a device warning, say)."""
+        self._tell({"t": round(self.clock.now(), 3), **record})
+
+    def _tell(self, record: dict) -> None:
+        for observe in self.observers:
+            observe(record)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.session.outcome or QUIT, EXIT_QUIT)
