@@ -86,6 +86,7 @@ class PhraseBook:
     numbers: dict[str, int]
     rating_ignore: list[Pattern]
     half: list[Pattern]
+    grammar_words: list[str]
     sides: list[str]
     levels: list[str]
     areas: list[Pattern]
@@ -161,15 +162,15 @@ class PhraseBook:
     # -- vocabulary ----------------------------------------------------------------------------
 
     def vocabulary(self) -> list[str]:
-        """Every phrase worth recognizing, for building recognizer grammars."""
-        phrases: list[str] = []
-        for patterns in self.red_flags.values():
-            phrases += [p.spoken() for p in patterns]
-        for patterns in self.intents.values():
-            phrases += [p.spoken() for p in patterns]
-        phrases += list(self.numbers)
-        phrases += [p.spoken() for p in self.rating_ignore + self.half]
-        phrases += self.sides + self.levels + [p.spoken() for p in self.areas]
+        """Every phrase worth recognizing, in whole words, for building recognizer grammars.
+
+        Patterns with a "*" word stand in through the whole words of [grammar].
+        """
+        patterns = [p for ps in self.red_flags.values() for p in ps]
+        patterns += [p for ps in self.intents.values() for p in ps]
+        patterns += self.rating_ignore + self.half + self.areas
+        phrases = [p.spoken() for p in patterns if not any(w.endswith("*") for w in p.words)]
+        phrases += list(self.numbers) + self.sides + self.levels + self.grammar_words
         return sorted(set(phrases))
 
 
@@ -185,7 +186,7 @@ def _remove(tokens: list[str], patterns: list[Pattern]) -> list[str]:
 def load_phrasebook(path: Path) -> PhraseBook:
     data = load_toml(path)
     c = Checker(path)
-    c.table(data, "", {"red_flags", "negation", "intents", "ratings", "locations"})
+    c.table(data, "", {"red_flags", "negation", "intents", "ratings", "grammar", "locations"})
 
     red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling"})
     red_flags = {k: _patterns(c, red, "red_flags", k) for k in ("sharp_pain", "radiating", "numbness", "tingling")}
@@ -206,6 +207,15 @@ def load_phrasebook(path: Path) -> PhraseBook:
     if sorted(set(numbers.values())) != list(range(11)):
         raise c.fail("ratings.numbers", "must name every rating from 0 to 10")
 
+    gram = c.table(data["grammar"], "grammar", {"words"})
+    grammar_words = [w.lower() for w in c.text_list(gram, "grammar", "words")]
+    for section, table in (("red_flags", red_flags), ("intents", intents)):
+        for name, patterns in table.items():
+            for p in patterns:
+                for w in p.words:
+                    if w.endswith("*") and not any(g.startswith(w[:-1]) for g in grammar_words):
+                        raise c.fail(f"{section}.{name}", f"{w!r} has no whole word in grammar.words")
+
     loc = c.table(data["locations"], "locations", {"sides", "levels", "areas"})
     return PhraseBook(
         red_flags=red_flags,
@@ -216,6 +226,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
         numbers=numbers,
         rating_ignore=_patterns(c, rat, "ratings", "ignore"),
         half=_patterns(c, rat, "ratings", "half"),
+        grammar_words=grammar_words,
         sides=[s.lower() for s in c.text_list(loc, "locations", "sides")],
         levels=[s.lower() for s in c.text_list(loc, "locations", "levels")],
         areas=_patterns(c, loc, "locations", "areas"),

@@ -1,0 +1,106 @@
+"""Text to intent, as a table. The first intent is the one that outranks the rest."""
+
+import pytest
+
+from voice_coach.intents import Intent, normalize
+
+
+def first(content, text):
+    return content.phrases.parse(text)[0]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("six", 6), ("6", 6), ("about a seven", 7), ("seven out of ten", 7), ("7 out of 10", 7),
+        ("it's a five", 5), ("ten", 10), ("10/10", 10), ("zero", 0), ("one", 1),
+        # Two numbers: the higher, so the coach eases off sooner.
+        ("between six and seven", 7), ("six or seven", 7), ("six and a half", 7),
+        ("maybe an eight", 8), ("nine out of ten", 9), ("Three.", 3),
+    ],
+)
+def test_ratings(content, text, value):
+    assert first(content, text) == Intent("rating", value)
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("sharp pain", "sharp_pain"), ("it's sharp", "sharp_pain"), ("a sudden pain", "sharp_pain"),
+        ("that's agonizing", "sharp_pain"), ("agonising", "sharp_pain"), ("stabbing", "sharp_pain"),
+        ("excruciating", "sharp_pain"), ("it shoots down my leg", "radiating"),
+        ("shooting down my arm", "radiating"), ("it's radiating", "radiating"),
+        ("it goes down my arm", "radiating"), ("pain in my leg", "radiating"),
+        ("numb", "numbness"), ("numbness", "numbness"), ("my hand feels numb", "numbness"),
+        ("I can't feel my fingers", "numbness"), ("tingling", "tingling"), ("it's tingly", "tingling"),
+        ("pins and needles", "tingling"), ("TINGLING!", "tingling"),
+        # Not a denial: the negator is too far away, or comes with other words.
+        ("no, it's tingling", "tingling"), ("not numb but tingling", "tingling"),
+        ("no more tingling", "tingling"), ("I said stop, it's sharp", "sharp_pain"),
+    ],
+)
+def test_red_flags(content, text, kind):
+    assert first(content, text) == Intent("red_flag", kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'm not numb", "no tingling", "not feeling any numbness", "it isn't sharp", "I don't have tingling",
+     "not at all numb", "there's no numbness", "without any tingling"],
+)
+def test_denied_red_flags_do_not_halt(content, text):
+    assert all(i.name != "red_flag" for i in content.phrases.parse(text))
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("stop", "stop"), ("Stop!", "stop"), ("ouch", "stop"), ("that's enough", "stop"),
+        ("pause", "pause"), ("wait", "pause"), ("wait a second", "pause"), ("hold on", "pause"),
+        ("hang on", "pause"), ("one moment", "pause"),
+        ("resume", "resume"), ("go on", "resume"), ("continue", "resume"),
+        ("repeat", "repeat"), ("say that again", "repeat"), ("skip", "skip"), ("next knot", "next"),
+        ("finish", "finish"), ("we're done", "finish"), ("help", "help"), ("how long", "time_left"),
+        ("time left", "time_left"), ("yes", "yes"), ("yeah", "yes"), ("no", "no"), ("nope", "no"),
+        ("it softened", "softened"), ("release", "softened"), ("found it", "found"), ("ready", "ready"),
+        ("we're ready", "ready"), ("lower right back", "location"), ("left shoulder blade", "location"),
+    ],
+)
+def test_commands(content, text, name):
+    assert first(content, text).name == name
+
+
+@pytest.mark.parametrize(
+    "text",
+    # Speech Commands negatives: none may become a stop, red flag, rating or yes/no.
+    ["tree", "go", "off", "on", "up", "down", "left", "right", "bed", "bird", "cat", "dog", "happy",
+     "house", "marvin", "sheila", "wow", "", "the weather is nice today", "[unk]"],
+)
+def test_negative_words_are_not_commands(content, text):
+    names = {i.name for i in content.phrases.parse(text)}
+    assert not names & {"stop", "pause", "red_flag", "rating", "yes", "no"}
+
+
+def test_stop_outranks_rating_and_red_flag_outranks_all(content):
+    assert [i.name for i in content.phrases.parse("stop it's a nine")][:2] == ["stop", "rating"]
+    assert content.phrases.parse("stop, tingling, seven")[0].name == "red_flag"
+
+
+def test_locations_are_canonical(content):
+    p = content.phrases
+    assert p.parse("lower right back")[0].value == p.parse("right lower back")[0].value == "right lower back"
+    assert p.parse("centre of the neck")[0].value == "middle neck"
+
+
+def test_normalize_drops_apostrophes_and_unk():
+    assert normalize("It’s [unk] TINGLING, isn't it?") == ["its", "tingling", "isnt", "it"]
+
+
+def test_vocabulary_covers_every_phrase(content):
+    vocab = set(content.phrases.vocabulary())
+    assert {"stop", "tingling", "tingly", "pins and needles", "seven", "out of ten", "found it", "shoulder blade"} <= vocab
+
+
+def test_vocabulary_has_only_whole_words(content):
+    assert not [p for p in content.phrases.vocabulary() if "*" in p]
+    assert "tingl" not in content.phrases.vocabulary()
