@@ -1,0 +1,239 @@
+"""Helpers for the audio tests: a simulated echo path, and real-audio runs through ALSA file devices.
+
+ALSA `type file` PCMs stand in for a sound card. What they do (measured on alsa-lib 1.2.8):
+- With `slave.pcm "null"` there is no clock: capture and playback run as fast as the CPU goes
+  (tens of thousands of times real time). Pacing comes from making `infile` / `file` FIFOs fed
+  or drained at real time by a helper process here: the plugin's read()/write() block on them.
+- At EOF of `infile` the plugin does not report an error and does not give silence: it stops
+  overwriting the capture buffer, so the stream delivers the stale buffer contents again,
+  unpaced. A FIFO whose writer stays open but stops writing is a true stall: the capture
+  callback stops (PortAudio's thread is blocked in the plugin's read()).
+- PortAudio opens every PCM at Pa_Initialize to probe it, so an `infile` FIFO must already
+  have a writer (the feeder opens it O_RDWR) or initialisation blocks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SR = 16_000
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+STOP_DIR = SHARED / "speech" / "commands" / "stop"
+F_SETPIPE_SZ = 1031
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1
+        rate = w.getframerate()
+        a = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
+    if rate != SR:
+        import soxr
+
+        a = soxr.resample(a, rate, SR)
+    return a
+
+
+def espeak(text: str, rate: int = SR) -> np.ndarray:
+    """Render with the espeak-ng CLI (no pyttsx3), resampled to `rate`."""
+    import soxr
+
+    raw = subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True, timeout=30).stdout
+    # espeak-ng --stdout writes a WAV with a bogus length; skip the 44-byte header.
+    a = np.frombuffer(raw[44:], dtype="<i2")
+    return soxr.resample(a, 22050, rate).astype(np.int16)
+
+
+# --- simulated echo path -------------------------------------------------------------------
+
+
+def echo_path(played: np.ndarray, *, delay_ms: float = 70, gain_db: float = -6, seed: int = 0) -> np.ndarray:
+    """What a mic near a small speaker hears of `played`: delayed, band-limited, reverberant, attenuated."""
+    rng = np.random.default_rng(seed)
+    x = played.astype(np.float64)
+    # A small speaker rolls off the highs: one-pole low-pass around 3.5 kHz.
+    a = np.exp(-2 * np.pi * 3500 / SR)
+    y = np.empty_like(x)
+    acc = 0.0
+    for i, v in enumerate(x):  # short signals only; fine for tests
+        acc = (1 - a) * v + a * acc
+        y[i] = acc
+    # Room: direct path plus an exponentially decaying noise tail (RT60 ~ 200 ms).
+    n = int(0.25 * SR)
+    t = np.arange(n) / SR
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / 0.2) * 0.25
+    tail[0] = 1.0
+    y = np.convolve(y, tail)[: len(x)]
+    d = int(delay_ms * SR / 1000)
+    y = np.concatenate([np.zeros(d), y])[: len(x)]
+    return y * 10 ** (gain_db / 20)
+
+
+def mix(*signals: np.ndarray, noise_db: float = -50, seed: int = 1) -> np.ndarray:
+    n = max(len(s) for s in signals)
+    out = np.zeros(n)
+    for s in signals:
+        out[: len(s)] += s
+    out += np.random.default_rng(seed).standard_normal(n) * 32768 * 10 ** (noise_db / 20)
+    return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320) -> np.ndarray:
+    """Feed reference and mic chunk by chunk, as the live loop would (reference first)."""
+    out = []
+    for i in range(0, len(mic) - chunk + 1, chunk):
+        canceller.process_reverse(played[i : i + chunk])
+        out.append(canceller.process(mic[i : i + chunk]))
+    return np.concatenate(out)
+
+
+def db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-9)
+
+
+# --- ALSA file devices ----------------------------------------------------------------------
+
+
+class AlsaRig:
+    """A temp HOME whose .asoundrc defines `vc_mic` (reads a FIFO) and `vc_spk` (writes a FIFO).
+
+    `feed(pcm, rate)` writes the mic FIFO at real time in a thread; `drain(rate)` reads the
+    speaker FIFO at real time in a thread, timestamping what arrives. Scripts run in a child
+    Python with HOME pointing here, since PortAudio reads ALSA config once at initialisation.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.home = self.root / "home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.mic_fifo = self.root / "mic.fifo"
+        self.spk_fifo = self.root / "spk.fifo"
+        for f in (self.mic_fifo, self.spk_fifo):
+            if not f.exists():
+                os.mkfifo(f)
+        (self.home / ".asoundrc").write_text(
+            textwrap.dedent(
+                f"""
+                pcm.vc_mic {{
+                  type file
+                  slave.pcm "null"
+                  file "/dev/null"
+                  infile "{self.mic_fifo}"
+                  format "raw"
+                }}
+                pcm.vc_spk {{
+                  type file
+                  slave.pcm "null"
+                  file "{self.spk_fifo}"
+                  format "raw"
+                }}
+                """
+            )
+        )
+        # Both FIFOs are held open read-write here so the plugin's open() (also during
+        # PortAudio's device probe) never blocks and never sees EOF until we say so.
+        self._mic_fd = os.open(self.mic_fifo, os.O_RDWR)
+        self._spk_fd = os.open(self.spk_fifo, os.O_RDWR)
+        for fd in (self._mic_fd, self._spk_fd):
+            fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)  # small pipes: little hidden buffering
+        self._threads: list[threading.Thread] = []
+        self.received = bytearray()
+        self.recv_times: list[tuple[float, int]] = []  # (monotonic time, bytes so far)
+        self._stop = threading.Event()
+        self.feed_done = threading.Event()
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env["HOME"] = str(self.home)
+        env.pop("ALSA_CONFIG_PATH", None)
+        return env
+
+    def feed(self, pcm: np.ndarray, rate: int, *, then: str = "stall") -> None:
+        """Write pcm to the mic at real time; afterwards 'stall' (keep open, write nothing) or 'eof'."""
+
+        def run():
+            data = pcm.astype("<i2").tobytes()
+            block = 2 * rate // 100
+            t0 = time.monotonic()
+            for i in range(0, len(data), block):
+                if self._stop.is_set():
+                    return
+                os.write(self._mic_fd, data[i : i + block])
+                delay = t0 + (i + block) / (2 * rate) - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self.feed_done.set()
+            if then == "eof":
+                os.close(self._mic_fd)
+                self._mic_fd = -1
+
+        self._start(run)
+
+    def drain(self, rate: int) -> None:
+        """Read the speaker FIFO at real time (the 'sound card clock')."""
+
+        def run():
+            block = 2 * rate // 100
+            t0 = time.monotonic()
+            n = 0
+            while not self._stop.is_set():
+                try:
+                    chunk = os.read(self._spk_fd, block)
+                except BlockingIOError:
+                    chunk = b""
+                now = time.monotonic()
+                self.received += chunk
+                n += len(chunk)
+                self.recv_times.append((now, len(self.received)))
+                delay = t0 + n / (2 * rate) - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+
+        self._start(run)
+
+    def _start(self, fn) -> None:
+        t = threading.Thread(target=fn, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def run_python(self, code: str, timeout: float = 60) -> dict:
+        """Run `code` in a child Python with this HOME; it must print one JSON line last."""
+        p = subprocess.run(
+            [sys.executable, "-c", code], env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        if p.returncode != 0:
+            raise AssertionError(f"child failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        for fd in (self._mic_fd, self._spk_fd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._mic_fd = self._spk_fd = -1
+
+
+def alsa_file_plugin_available() -> bool:
+    return any(Path(p).exists() for p in ("/usr/share/alsa/alsa.conf",)) and _has_libasound()
+
+
+def _has_libasound() -> bool:
+    import ctypes.util
+
+    return ctypes.util.find_library("asound") is not None

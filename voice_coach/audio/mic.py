@@ -1,0 +1,160 @@
+"""The microphone: a sounddevice InputStream at the device's own rate, delivered as 16 kHz mono int16.
+
+Fault reporting (see AudioFault): `read()` raises AudioFault while
+  - no callback has delivered audio for more than `stall_timeout` seconds after start,
+  - the stream has stopped or raised an error on its own,
+  - input overflowed at least `overflow_limit` times within `overflow_window` seconds
+    (a lost block could be the "stop"); a single overflow is only counted.
+It returns chunks again once audio flows normally.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+
+import numpy as np
+
+from voice_coach.audio.devices import close_quietly, find_device, pick_rate, sounddevice
+from voice_coach.audio.faults import AudioFault
+from voice_coach.errors import UserError
+from voice_coach.interfaces import SAMPLE_RATE
+
+
+class MicSource:
+    """AudioSource for a real microphone.
+
+    device: index, name, or unique part of a name (None: default input).
+    block_ms: callback block length; chunks returned by `read()` are about this long.
+    """
+
+    def __init__(
+        self,
+        device: str | int | None = None,
+        *,
+        block_ms: int = 20,
+        stall_timeout: float = 1.0,
+        overflow_limit: int = 3,
+        overflow_window: float = 2.0,
+        max_queue_s: float = 2.0,
+    ):
+        self._sd = sounddevice()
+        self.device = find_device(device, "input")
+        self.device_rate = pick_rate(self.device, "input", SAMPLE_RATE)
+        self.block = int(self.device_rate * block_ms / 1000)
+        self.stall_timeout = stall_timeout
+        self.overflow_limit = overflow_limit
+        self.overflow_window = overflow_window
+        self._q: queue.Queue[np.ndarray] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
+        self._resampler = None
+        self._stream = None
+        self._last_audio = 0.0
+        self._overflow_times: collections.deque[float] = collections.deque()
+        self.overflows = 0  # total, for diagnostics
+        self.dropped = 0  # chunks dropped because nobody read them in time
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._stream is not None:
+            return
+        if self.device_rate != SAMPLE_RATE:
+            import soxr  # noqa: PLC0415
+
+            # A streaming resampler keeps the filter state across blocks: no clicks at block edges.
+            self._resampler = soxr.ResampleStream(self.device_rate, SAMPLE_RATE, 1, dtype="int16")
+        self._error = None
+        self._last_audio = time.monotonic()  # the watchdog counts from start
+        try:
+            self._stream = self._sd.InputStream(
+                device=self.device,
+                samplerate=self.device_rate,
+                channels=1,
+                dtype="int16",
+                blocksize=self.block,
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+            self._stream.start()
+        except Exception as e:  # PortAudioError: device busy, unplugged, rate refused
+            self._stream = None
+            raise UserError(f"cannot open the microphone (device {self.device}): {e}") from e
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        now = time.monotonic()
+        if status.input_overflow:
+            self._note_overflow(now)
+        pcm = indata[:, 0]
+        if self._resampler is not None:
+            pcm = self._resampler.resample_chunk(pcm)
+        else:
+            pcm = pcm.copy()
+        self._last_audio = now
+        if len(pcm) == 0:
+            return
+        try:
+            self._q.put_nowait(pcm)
+        except queue.Full:
+            # The reader fell behind; drop the oldest so the newest (maybe a "stop") gets in.
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                pass
+            self.dropped += 1
+            self._note_overflow(now)
+            try:
+                self._q.put_nowait(pcm)
+            except queue.Full:
+                pass
+
+    def _note_overflow(self, now: float) -> None:
+        with self._lock:
+            self.overflows += 1
+            self._overflow_times.append(now)
+
+    def _finished(self) -> None:
+        if self._stream is not None and self._error is None:
+            self._error = "the input stream ended"
+
+    def fault(self) -> AudioFault | None:
+        """The current fault, if any (what `read()` would raise)."""
+        if self._stream is None:
+            return None
+        if self._error:
+            return AudioFault("error", self._error)
+        now = time.monotonic()
+        if not self._stream.active:
+            return AudioFault("error", "the input stream stopped")
+        silent = now - self._last_audio
+        if silent > self.stall_timeout:
+            return AudioFault("stalled", f"no audio for {silent:.1f} s")
+        with self._lock:
+            while self._overflow_times and now - self._overflow_times[0] > self.overflow_window:
+                self._overflow_times.popleft()
+            recent = len(self._overflow_times)
+        if recent >= self.overflow_limit:
+            return AudioFault("overflow", f"{recent} overflows in {self.overflow_window:.0f} s")
+        return None
+
+    def read(self, timeout: float) -> np.ndarray | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            f = self.fault()
+            if f is not None:
+                raise f
+            # Wake at least every 100 ms so a stall is noticed while waiting.
+            wait = min(0.1, deadline - time.monotonic())
+            try:
+                return self._q.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    return None
+
+    def stop(self) -> None:
+        s, self._stream = self._stream, None
+        if s is not None:
+            close_quietly(s)
+        while not self._q.empty():
+            self._q.get_nowait()
