@@ -26,6 +26,8 @@ COMMAND_INTENTS = (
 ALL_INTENTS = (RED_FLAG, *COMMAND_INTENTS, RATING, LOCATION, NONE)
 # Intents that act at once, even from a partial transcript and even while the coach speaks.
 URGENT_INTENTS = frozenset({RED_FLAG, "stop", "pause"})
+# Words the coach promises out loud to obey; content may add to these lists, never drop them.
+REQUIRED_PHRASES = {"stop": ("stop",), "pause": ("pause", "wait"), "resume": ("resume",)}
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,10 @@ def load_phrasebook(path: Path) -> PhraseBook:
 
     ints = c.table(data["intents"], "intents", set(COMMAND_INTENTS))
     intents = {k: _patterns(c, ints, "intents", k) for k in COMMAND_INTENTS}
+    for name, words in REQUIRED_PHRASES.items():
+        for w in words:
+            if Pattern((w,)) not in intents[name]:
+                raise c.fail(f"intents.{name}", f"must include {w!r}: the coach tells people they can say it")
 
     rat = c.table(data["ratings"], "ratings", {"numbers", "ignore", "half"})
     nums = c.table(rat["numbers"], "ratings.numbers", set(rat["numbers"]) if isinstance(rat["numbers"], dict) else set())

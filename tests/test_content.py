@@ -1,0 +1,86 @@
+"""Content is validated strictly at load: every broken file gives one line naming file and key."""
+
+import subprocess
+import sys
+
+import pytest
+
+from voice_coach.errors import ContentError
+from voice_coach.routine import load_content
+
+
+def _edit(path, old, new, count=1):
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count))
+
+
+BROKEN = [
+    # (file, old text, new text, key named in the error, words in the problem)
+    ("routine.toml", "[welcome]\n", "[welcome]\ncolour = \"blue\"\n", "welcome.colour", "unknown key"),
+    ("routine.toml", "[next]\n", "[nexxt]\n", "nexxt", "unknown key"),
+    ("routine.toml", 'prompt = "Say next knot to find another one, or finish to end."', "", "next.prompt", "missing"),
+    ("routine.toml", "min_seconds = 30", "min_seconds = \"thirty\"", "hold.min_seconds", "must be a number"),
+    ("routine.toml", "max_seconds = 60", "max_seconds = 90", "hold.max_seconds", "between 30 and 60"),
+    ("routine.toml", "min_seconds = 30", "min_seconds = 20", "hold.min_seconds", "between 30 and 60"),
+    ("routine.toml", 'ask = "Did the knot soften?"', "ask = 3", "soften.ask", "must be text"),
+    ("routine.toml", 'ask = "Did the knot soften?"', 'ask = "  "', "soften.ask", "must not be empty"),
+    ("routine.toml", "{elapsed} seconds", "{elapsd} seconds", "hold.cue", "unknown placeholder {elapsd}"),
+    ("routine.toml", "Well done.", "Well {done}.", "soften.yes", "unknown placeholder {done}"),
+    ("routine.toml", "low = 5\n", "low = 8\n", "guidance.low", "must not be above"),
+    ("routine.toml", 'id = "skin"', 'id = "fever"', "screening.questions[1].id", "duplicate id"),
+    ("routine.toml", "[welcome]", "[welcome", "(syntax)", "not valid TOML"),
+    ("routine.toml", 'lines = [\n    "Hello.', 'lines = [\n    7, "Hello.', "welcome.lines", "list of text"),
+    ("routine.toml", "numbness = \"New numbness\", ", "", "halt.kinds.numbness", "missing"),
+    ("phrases.toml", "[intents]\n", "[intents]\nshout = [\"hey\"]\n", "intents.shout", "unknown key"),
+    ("phrases.toml", 'stop = ["stop", ', "stop = [", "intents.stop", "must include 'stop'"),
+    ("phrases.toml", '"pause", "wait", ', '"pause", ', "intents.pause", "must include 'wait'"),
+    ("phrases.toml", "ten = 10 }", "ten = 11 }", "ratings.numbers.ten", "between 0 and 10"),
+    ("phrases.toml", "ten = 10 }", "dix = 10 }", None, None),
+    ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
+    ("phrases.toml", '"electric",\n]', "]", "red_flags.tingling", "no whole word in grammar.words"),
+    ("phrases.toml", "max_gap = 3", "max_gap = 9", "negation.max_gap", "between 0 and 5"),
+    ("phrases.toml", 'tingling = [\n    "tingl*"', 'tingling = [\n    "*"', "red_flags.tingling[0]", "has no words"),
+]
+
+
+@pytest.mark.parametrize("file, old, new, key, problem", BROKEN)
+def test_broken_content_is_rejected_with_file_and_key(content_copy, file, old, new, key, problem):
+    _edit(content_copy / file, old, new)
+    if key is None:  # a harmless change: still valid
+        load_content(content_copy)
+        return
+    with pytest.raises(ContentError) as err:
+        load_content(content_copy)
+    message = err.value.message
+    assert file in message and f": {key}:" in message
+    if problem:
+        assert problem in message
+    assert "\n" not in message
+
+
+def test_missing_file_and_folder(content_copy, tmp_path):
+    (content_copy / "phrases.toml").unlink()
+    with pytest.raises(ContentError, match=r"phrases.toml: \(file\): missing"):
+        load_content(content_copy)
+    with pytest.raises(ContentError, match=r"\(folder\)"):
+        load_content(tmp_path / "nowhere")
+
+
+def test_shipped_content_loads(content):
+    r = content.routine
+    assert [q.id for q in r.screening.questions] == ["fever", "skin", "wounds", "inflammation"]
+    assert (r.hold.min_seconds, r.hold.max_seconds) == (30, 60)
+    assert (r.guidance.low, r.guidance.high) == (5, 7)
+
+
+def test_cli_bad_content_is_one_line_and_exit_2(content_copy):
+    _edit(content_copy / "routine.toml", "[welcome]\n", "[welcome]\ncolour = 1\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "voice_coach", "--content", str(content_copy), "run", "--console"],
+        input="", capture_output=True, text=True, timeout=60,
+    )
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0
+    assert "routine.toml: welcome.colour: unknown key" in p.stderr
+    assert "Traceback" not in p.stderr
