@@ -73,6 +73,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "finished_early": TEXT, "cannot_hear": _t("reason"), "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },
+    # Said from the journal across sessions (voice_coach/advice.py decides when).
+    "journal": {
+        "red_flag_last_time": _t("what"), "daily_life_last_time": TEXT, "daily_life_today": TEXT,
+        "not_improving": _t("location", "sessions"),
+    },
 }
 
 

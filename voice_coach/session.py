@@ -11,7 +11,7 @@ what the words mean.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from voice_coach.clock import Clock
 from voice_coach.events import (
@@ -77,7 +77,17 @@ class Knot:
 
 
 class Session:
-    def __init__(self, content: Content, clock: Clock):
+    def __init__(
+        self,
+        content: Content,
+        clock: Clock,
+        start_notes: Sequence[Say] = (),
+        summary_notes: Callable[[Session], Sequence[Say]] | None = None,
+    ):
+        """`start_notes` are said right after the welcome; `summary_notes(session)` is asked for lines
+        to say before the goodbye (the journal's advice across sessions). Both are optional."""
+        self.start_notes = list(start_notes)
+        self.summary_notes = summary_notes
         self.r = content.routine
         self.phrases = content.phrases
         self.clock = clock
@@ -276,6 +286,8 @@ class Session:
 
     def _start(self) -> None:
         self._say_lines(self.r.welcome.lines, "welcome")
+        for note in self.start_notes:
+            self._emit(note)
         self._say_lines(self.r.preparation.lines, "preparation")
         self._ask("preparation", [Say(self.r.preparation.prompt, "preparation.prompt")], self._ready(self._screen_intro))
 
@@ -535,6 +547,8 @@ class Session:
             self._say(s.no_knots, "summary.no_knots")
         if self.advice:
             self._say(s.advice, "summary.advice")
+        for note in self.summary_notes(self) if self.summary_notes is not None else ():
+            self._emit(note)
         self._say(s.goodbye, "summary.goodbye")
         self._end(COMPLETED)
 
