@@ -25,7 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the coach's speech WAV and the transcript")
     demo.add_argument("--engine", choices=["vosk", "pocketsphinx"], default=None)
     demo.add_argument("--model", type=Path, default=None)
-    demo.add_argument("--speed", type=float, default=20.0, help="how much faster than real time to run holds")
     demo.add_argument("--events", default=None, metavar="FILE")
 
     hear = sub.add_parser("hear", help="recognize recorded WAV files and print one JSON object per file")

@@ -1,0 +1,284 @@
+"""The live loop: microphone -> recognizer -> session -> synthesizer -> speaker.
+
+Three threads at the edge, the pure session in the middle:
+- the listener reads the microphone, removes the coach's own voice, recognizes, and posts
+  transcripts; an urgent phrase (stop, pause, red flag) also silences the speaker right there,
+  before the session has even seen it, so a stop never waits behind anything;
+- the voice renders and plays the coach's lines one after another;
+- the main thread feeds the session, one event at a time, and carries out its actions.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Callable
+
+
+from voice_coach.clock import Clock, MonotonicClock
+from voice_coach.driver import SessionDriver
+from voice_coach.errors import EXIT_FAILURE, UserError
+from voice_coach.events import (
+    AudioFault as AudioFaultEvent,
+    AudioRestored,
+    CancelSpeech,
+    End,
+    Heard,
+    InputEnded,
+    Say,
+    SpeechDone,
+    Start,
+    Tick,
+)
+from voice_coach.intents import URGENT_INTENTS, PhraseBook
+from voice_coach.interfaces import AudioSink, AudioSource, Recognizer, Synthesizer
+
+TICK_SECONDS = 0.02
+# A microphone that stays dead this long ends the session: the coach cannot guide blind.
+GIVE_UP_AFTER_SECONDS = 60.0
+
+
+class Voice:
+    """Speaks queued lines in order on its own thread; cancel() empties the queue and the speaker."""
+
+    def __init__(self, synth: Synthesizer, sink: AudioSink, on_idle: Callable[[], None], on_error: Callable[[str], None]):
+        self.synth = synth
+        self.sink = sink
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._on_idle = on_idle
+        self._on_error = on_error
+        self._generation = 0
+        self._busy = False
+        self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
+        self._thread.start()
+
+    def say(self, text: str) -> None:
+        self._busy = True
+        self._lines.put(text)
+
+    def cancel(self) -> None:
+        self._generation += 1
+        while True:
+            try:
+                self._lines.get_nowait()
+            except queue.Empty:
+                break
+        self.sink.cancel()
+
+    @property
+    def speaking(self) -> bool:
+        return self._busy or self.sink.is_playing()
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.speaking and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self.speaking
+
+    def close(self) -> None:
+        self.cancel()
+        self._lines.put(None)
+        self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        while True:
+            text = self._lines.get()
+            if text is None:
+                return
+            generation = self._generation
+            try:
+                pcm = self.synth.synthesize(text)
+            except Exception as e:  # the voice is gone: the session must pause, not go on blind
+                self._on_error(f"the voice failed ({e})")
+                continue
+            if generation != self._generation:
+                continue  # cancelled while rendering
+            self.sink.play(pcm)
+            while self.sink.is_playing() and generation == self._generation:
+                time.sleep(0.01)
+            if self._lines.empty():
+                self._busy = False
+                self._on_idle()
+
+
+class Listener:
+    """Reads the microphone on its own thread and posts what it hears as session events."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        recognizer: Recognizer,
+        phrases: PhraseBook,
+        post: Callable[[object], None],
+        silence_now: Callable[[], None],
+        echo=None,
+    ):
+        self.source = source
+        self.recognizer = recognizer
+        self.phrases = phrases
+        self.post = post
+        self.silence_now = silence_now
+        self.echo = echo
+        self.faulted_since: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    def start(self) -> None:
+        self.source.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.source.stop()
+
+    def _run(self) -> None:
+        from voice_coach.audio.faults import AudioFault
+
+        while not self._stop.is_set():
+            try:
+                chunk = self.source.read(timeout=0.2)
+            except AudioFault as f:
+                self._fault(f"{f.reason}: {f.detail}" if f.detail else f.reason)
+                time.sleep(0.1)
+                continue
+            if chunk is None:
+                continue
+            if self.faulted_since is not None:
+                self.faulted_since = None
+                self.post(AudioRestored())
+            try:
+                if self.echo is not None:
+                    chunk = self.echo.process(chunk)
+                transcripts = self.recognizer.accept(chunk) if len(chunk) else []
+            except Exception as e:
+                self._fault(f"the recognizer failed ({e})")
+                continue
+            for tr in transcripts:
+                self.hear(tr.text, tr.final)
+
+    def hear(self, text: str, final: bool) -> None:
+        if not text.strip():
+            return
+        if self.phrases.parse(text)[0].name in URGENT_INTENTS:
+            self.silence_now()
+        self.post(Heard(text, final))
+
+    def _fault(self, reason: str) -> None:
+        if self.faulted_since is None:
+            self.faulted_since = time.monotonic()
+            self.post(AudioFaultEvent(reason))
+
+
+class CoachLoop:
+    def __init__(
+        self,
+        driver: SessionDriver,
+        source: AudioSource,
+        sink: AudioSink,
+        synth: Synthesizer,
+        recognizer: Recognizer,
+        phrases: PhraseBook,
+        *,
+        echo=None,
+        out=sys.stdout,
+        give_up_after: float = GIVE_UP_AFTER_SECONDS,
+    ):
+        self.driver = driver
+        self.events: queue.Queue = queue.Queue()
+        self.out = out
+        self.give_up_after = give_up_after
+        self.voice_error: str | None = None
+        self.voice = Voice(synth, sink, on_idle=lambda: self.events.put(SpeechDone()), on_error=self._voice_failed)
+        self.listener = Listener(source, recognizer, phrases, self.events.put, self.voice.cancel, echo=echo)
+
+    def _voice_failed(self, reason: str) -> None:
+        self.voice_error = reason
+        self.events.put(AudioFaultEvent(reason))
+
+    def run(self, max_seconds: float | None = None) -> int:
+        started = time.monotonic()
+        self.listener.start()
+        try:
+            self._apply(self.driver.feed(Start()))
+            while not self.driver.session.ended:
+                try:
+                    event = self.events.get(timeout=TICK_SECONDS)
+                except queue.Empty:
+                    event = Tick()
+                self._apply(self.driver.feed(event))
+                if self._cannot_recover() or (max_seconds is not None and time.monotonic() - started > max_seconds):
+                    self._apply(self.driver.feed(InputEnded()))
+                    self.voice.wait_idle(timeout=15.0)
+                    return EXIT_FAILURE
+            self.voice.wait_idle(timeout=30.0)
+            return self.driver.exit_code
+        finally:
+            self.listener.stop()
+            self.voice.close()
+
+    def _cannot_recover(self) -> bool:
+        if self.voice_error is not None:
+            return True
+        since = self.listener.faulted_since
+        return since is not None and time.monotonic() - since > self.give_up_after
+
+    def _apply(self, actions) -> None:
+        for a in actions:
+            if isinstance(a, CancelSpeech):
+                self.voice.cancel()
+            elif isinstance(a, Say):
+                print(f"[{self.driver.clock.now():7.1f}] coach: {a.text}", file=self.out, flush=True)
+                self.voice.say(a.text)
+            elif a.type in ("pause", "resume", "halt", "hold_start", "hold_end"):
+                print(f"[{self.driver.clock.now():7.1f}] ({a.type})", file=self.out, flush=True)
+            elif isinstance(a, End):
+                print(f"[{self.driver.clock.now():7.1f}] session {a.outcome}", file=self.out, flush=True)
+
+
+def run_live(content_dir: Path, args: Namespace) -> int:
+    from voice_coach.audio.devices import has_sound_card
+    from voice_coach.routine import load_content
+
+    content = load_content(content_dir)
+    if not has_sound_card():
+        print(
+            "voice-coach: no sound card found, so the live coach cannot speak or listen here. "
+            "Running the headless demo instead (the same session, with synthesized replies).",
+            file=sys.stderr,
+        )
+        from voice_coach.demo import run_demo
+
+        return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
+    loop = build_live_loop(content, args, MonotonicClock(args.speed))
+    return loop.run()
+
+
+def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> CoachLoop:
+    """Everything real: microphone, speaker, pyttsx3 and the chosen recognizer."""
+    from voice_coach.audio.echo_cancel import EchoCanceller
+    from voice_coach.audio.mic import MicSource
+    from voice_coach.audio.speaker import SpeakerSink
+    from voice_coach.audio.tts import Pyttsx3Synthesizer
+    from voice_coach.event_log import EventLog
+    from voice_coach.journal_hook import journal_observers
+    from voice_coach.recognizers import make_recognizer
+
+    recognizer = make_recognizer(args.engine, args.model, content.phrases)
+    synth = Pyttsx3Synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
+    try:
+        echo = EchoCanceller()
+    except UserError as e:
+        print(f"voice-coach: warning: {e.message}; the coach will not hear you while it speaks", file=sys.stderr)
+        echo = None
+    sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
+    source = MicSource(args.input)
+    observers = [EventLog(getattr(args, "events", None)), *journal_observers()]
+    driver = SessionDriver(content, clock, observers)
+    return CoachLoop(driver, source, sink, synth, recognizer, content.phrases, echo=echo, out=out)
+
+
