@@ -30,10 +30,11 @@ def run_console(content_dir: Path, speed: float = 1.0, events: str | None = None
     log = EventLog(events)
     out = sys.stderr if log.to_stdout else (stdout or sys.stdout)
     observers = [log]
-    from voice_coach.journal_hook import journal_observers
+    from voice_coach.journal_hook import attach_journal, journal_observers
 
-    observers += journal_observers()
+    observers[:0] = journal_observers()  # first: an event is committed before it is logged or shown
     driver = SessionDriver(content, MonotonicClock(speed), observers)
+    attach_journal(driver)
     interactive = _isatty(stdin)
     lines: queue.Queue = queue.Queue(maxsize=1)
     threading.Thread(target=_read_lines, args=(stdin, lines), daemon=True).start()
