@@ -159,19 +159,30 @@ class AlsaRig:
         env.pop("ALSA_CONFIG_PATH", None)
         return env
 
-    def feed(self, pcm: np.ndarray, rate: int, *, then: str = "stall") -> None:
-        """Write pcm to the mic at real time; afterwards 'stall' (keep open, write nothing) or 'eof'."""
+    def feed(self, pcm: np.ndarray, rate: int, *, paced: bool = False, then: str = "stall") -> None:
+        """Write pcm into the mic FIFO; afterwards 'stall' (keep it open, write nothing) or 'eof'.
+
+        paced=False writes it all at once into a pipe big enough to hold it: the plugin then
+        reads whole periods and the content arrives intact (at CPU speed). paced=True writes
+        10 ms blocks at real time, but the plugin does not wait for a whole period: a short
+        read() is padded with stale buffer contents, so paced capture is right in timing only.
+        """
+        data = pcm.astype("<i2").tobytes()
+        if not paced:
+            try:
+                fcntl.fcntl(self._mic_fd, F_SETPIPE_SZ, max(65536, len(data) + 4096))
+            except OSError:
+                pass  # above pipe-max-size: the writer thread will simply block until read
 
         def run():
-            data = pcm.astype("<i2").tobytes()
-            block = 2 * rate // 100
+            block = len(data) if not paced else 2 * rate // 100
             t0 = time.monotonic()
             for i in range(0, len(data), block):
                 if self._stop.is_set():
                     return
                 os.write(self._mic_fd, data[i : i + block])
                 delay = t0 + (i + block) / (2 * rate) - time.monotonic()
-                if delay > 0:
+                if paced and delay > 0:
                     time.sleep(delay)
             self.feed_done.set()
             if then == "eof":
@@ -207,14 +218,52 @@ class AlsaRig:
         t.start()
         self._threads.append(t)
 
-    def run_python(self, code: str, timeout: float = 60) -> dict:
-        """Run `code` in a child Python with this HOME; it must print one JSON line last."""
-        p = subprocess.run(
-            [sys.executable, "-c", code], env=self.env(), capture_output=True, text=True, timeout=timeout
+    def run_python(self, code: str, timeout: float = 60, on_ready=None) -> dict:
+        """Run `code` in a child Python with this HOME; it must print one JSON line last.
+
+        If the child prints a line "READY", `on_ready()` is called then (e.g. to start feeding
+        the mic only once the stream is open: PortAudio's device probe at initialisation reads
+        from the infile FIFO and would swallow the start of the audio).
+        """
+        import queue as _queue
+
+        # os._exit: after a stall PortAudio's thread is stuck in the plugin's read(), and a
+        # normal exit would hang in Pa_Terminate.
+        code += "\nimport os as _os, sys as _sys\n_sys.stdout.flush()\n_os._exit(0)\n"
+        p = subprocess.Popen(
+            [sys.executable, "-c", code], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        if p.returncode != 0:
-            raise AssertionError(f"child failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-        return json.loads(p.stdout.strip().splitlines()[-1])
+        lines: _queue.Queue = _queue.Queue()
+
+        def pump():
+            for line in p.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        out = []
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = lines.get(timeout=max(0.01, left))
+            except _queue.Empty:
+                p.kill()
+                raise AssertionError(f"child timed out after {timeout} s; output so far: {out}")
+            if line is None:
+                break
+            if line.strip() == "READY" and on_ready is not None:
+                on_ready()
+            out.append(line)
+        try:
+            rc = p.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise AssertionError("child did not exit")
+        err = p.stderr.read()
+        if rc != 0:
+            raise AssertionError(f"child failed ({rc}):\n{''.join(out)}\n{err}")
+        return json.loads(out[-1])
 
     def close(self) -> None:
         self._stop.set()
