@@ -446,14 +446,14 @@ class Journal:
         self.conn: sqlite3.Connection | None = None
         self.session_id: int | None = None
         self.past: list[SessionData] = []
-        self.records: list[dict] = []  # everything this session, saved or not
-        self.pending: list[tuple[int, dict]] = []  # (seq, record) not yet committed
-        self.seq = 0
+        self.records: list[dict] = []  # everything this session, saved or not; seq = index + 1
+        self.saved = 0  # records[:saved] are committed
         self.failure: str | None = None  # why we are in memory-only mode
         self.messages: list[str] = []  # every line we printed (tests read these)
         self.driver = None  # set by journal_hook.attach: warnings also go to driver.note()
         self._last_try = 0.0
         self._in_note = False
+        self._busy = False
         self._closed = False
         self._open()
         atexit.register(self.close)
@@ -495,30 +495,42 @@ class Journal:
         with self._lock:
             if self._closed:
                 return
-            self.seq += 1
-            self.records.append(record)
-            self.pending.append((self.seq, record))
             if self._in_note:
-                return  # our own warning, told back to us: it waits with the rest
-            ending = record.get("type") == "end"
-            if self.failure is None:
-                self._flush()
-            elif ending or self._monotonic() - self._last_try >= self._retry_seconds:
-                self._retry()
-            if ending and self.failure is not None:
-                self._give_up()
+                # Our own warning, told back to us. If a record caused it, that record is still
+                # being told to the other observers: put the warning first, as the log has it.
+                self.records.insert(len(self.records) - 1 if self._busy else len(self.records), record)
+                return
+            self._busy = True
+            try:
+                self._observe(record)
+            finally:
+                self._busy = False
+
+    def _observe(self, record: dict) -> None:
+        self.records.append(record)
+        ending = record.get("type") == "end"
+        if self.failure is None:
+            self._flush()
+        elif ending or self._monotonic() - self._last_try >= self._retry_seconds:
+            self._retry()
+        if ending and self.failure is not None:
+            self._give_up()
 
     def _flush(self) -> bool:
         try:
-            self._write(self.pending)
+            self._write()
         except Exception as e:  # noqa: BLE001 - nothing may stop the session
             self._last_try = self._monotonic()
             self._fail(f"cannot write the journal {self.path} ({describe(e)})")
             return False
-        self.pending = []
         return True
 
-    def _write(self, items: list[tuple[int, dict]]) -> None:
+    @property
+    def pending(self) -> list[dict]:
+        return self.records[self.saved:]
+
+    def _write(self) -> None:
+        items = list(enumerate(self.records[self.saved:], self.saved + 1))
         if self.conn is None:
             raise sqlite3.OperationalError("the journal is not open")
         c = self.conn
@@ -537,6 +549,7 @@ class Journal:
                 if r.get("type") == "end":
                     c.execute("UPDATE sessions SET ended = ?, outcome = ? WHERE id = ?", (_now_iso(), r.get("outcome"), self.session_id))
             c.execute("COMMIT")
+            self.saved += len(items)
         except BaseException:
             if new_session:
                 self.session_id = None
@@ -558,10 +571,9 @@ class Journal:
                 return
         held = len(self.pending)
         try:
-            self._write(self.pending)
+            self._write()
         except Exception:  # noqa: BLE001
             return
-        self.pending = []
         self.failure = None
         self._say(f"voice-coach: the journal {self.path} is writable again; saved {held} held events")
 
@@ -580,7 +592,7 @@ class Journal:
         try:
             fd, name = tempfile.mkstemp(prefix="voice-coach-unsaved-", suffix=".jsonl")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                for _, r in self.pending:
+                for r in self.pending:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
@@ -588,7 +600,7 @@ class Journal:
         except OSError as e:
             where = f"and could not be written anywhere else ({e.strerror})"
         self._say(f"voice-coach: warning: {n} events of this session were not saved to the journal ({self.failure}); {where}")
-        self.pending = []
+        self.saved = len(self.records)  # handed over to the file (or reported lost): not again
 
     def _note(self, record: dict) -> None:
         driver = self.driver
