@@ -179,6 +179,7 @@ class WavFileSink:
                     heard = max(0, int((now - line.start) * SAMPLE_RATE))
                     cut += len(line.pcm) - heard
                     line.cut_at = heard
+                    line.start = min(line.start, now)  # a queued line never starts
             self.events.append(PlayEvent("cancel", now, cut))
 
     def is_playing(self) -> bool:

@@ -80,6 +80,7 @@ class Pyttsx3Synthesizer:
         fallback: Synthesizer | None = None,
         engine_factory: str = "pyttsx3:init",
         worker_env: dict | None = None,
+        startup_grace: float = 5.0,
     ):
         if engine_factory == "pyttsx3:init":
             require_espeak()
@@ -97,6 +98,7 @@ class Pyttsx3Synthesizer:
         self.fallback = fallback
         self.engine_factory = engine_factory
         self.worker_env = worker_env
+        self.startup_grace = startup_grace
         self.hangs = 0  # workers killed for hanging, for diagnostics
         self.used_fallback = False
         self._cache = _Cache(cache_size)
@@ -134,6 +136,7 @@ class Pyttsx3Synthesizer:
         """One request to the worker; None if it hung or died (the worker is then gone)."""
         if self._proc is None or self._proc.poll() is not None:
             self._proc = self._spawn()
+            timeout += self.startup_grace  # a new worker first imports pyttsx3 and loads espeak
         p = self._proc
         try:
             p.stdin.write(json.dumps(req) + "\n")
@@ -149,10 +152,9 @@ class Pyttsx3Synthesizer:
         return json.loads(line)
 
     def _ask(self, req: dict) -> dict | None:
-        # The first call also pays for the worker's start and pyttsx3's import.
         with self._lock:
-            for attempt in range(2):
-                reply = self._ask_once(req, self.timeout + (5.0 if attempt == 0 else 0.0))
+            for _attempt in range(2):
+                reply = self._ask_once(req, self.timeout)
                 if reply is not None:
                     return reply
             return None
