@@ -42,8 +42,11 @@ def test_every_event_is_stored_with_views_and_durable_pragmas(content):
     driver, seen = drive(j, FULL, content)
     assert driver.session.outcome == "completed"
     path = journal_path()
-    assert j.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert j.conn is None  # closed at the end of the session
+    conn = J.open_db(path, busy_seconds=0.2)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    conn.close()
     assert rows(path, "PRAGMA user_version") == [(J.SCHEMA_VERSION,)]
     stored = [json.loads(r[0]) for r in rows(path, "SELECT json FROM events WHERE session = 1 ORDER BY seq")]
     assert stored == seen

@@ -515,6 +515,14 @@ class Journal:
             self._retry()
         if ending and self.failure is not None:
             self._give_up()
+        if ending and not self.pending:
+            # Done: close now (the last connection to close checkpoints the WAL into the main
+            # file), rather than hold a file open until exit. A late record reopens it.
+            self._close_conn()
+            try:
+                atexit.unregister(self.close)
+            except Exception:  # noqa: BLE001
+                pass
 
     def _flush(self) -> bool:
         try:
@@ -532,7 +540,7 @@ class Journal:
     def _write(self) -> None:
         items = list(enumerate(self.records[self.saved:], self.saved + 1))
         if self.conn is None:
-            raise sqlite3.OperationalError("the journal is not open")
+            self.conn = self._connect(self.path)
         c = self.conn
         new_session = self.session_id is None
         c.execute("BEGIN IMMEDIATE")
