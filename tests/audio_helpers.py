@@ -89,12 +89,22 @@ def mix(*signals: np.ndarray, noise_db: float = -50, seed: int = 1) -> np.ndarra
     return np.clip(out, -32768, 32767).astype(np.int16)
 
 
-def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320) -> np.ndarray:
-    """Feed reference and mic chunk by chunk, as the live loop would (reference first)."""
+def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320, backlog_ms: float = 0) -> np.ndarray:
+    """Feed reference and mic chunk by chunk on a simulated clock, as the live loop would.
+
+    backlog_ms: the listener runs that far behind the speaker (a slow recognizer): each mic
+    chunk is cleaned only after the reference for `backlog_ms` later was already fed.
+    """
     out = []
+    lead = int(backlog_ms * SR / 1000) // chunk
+    t0 = 1000.0
+    played = np.concatenate([played, np.zeros((lead + 1) * chunk, np.int16)])
+    for j in range(lead):
+        canceller.process_reverse(played[j * chunk : (j + 1) * chunk], played_at=t0 + (j + 1) * chunk / SR)
     for i in range(0, len(mic) - chunk + 1, chunk):
-        canceller.process_reverse(played[i : i + chunk])
-        out.append(canceller.process(mic[i : i + chunk]))
+        j = i + lead * chunk
+        canceller.process_reverse(played[j : j + chunk], played_at=t0 + (j + chunk) / SR)
+        out.append(canceller.process(mic[i : i + chunk], captured_at=t0 + (i + chunk) / SR))
     return np.concatenate(out)
 
 

@@ -2,8 +2,10 @@
 
 Numbers from this setup (WebRTC AEC3 via livekit, 16 kHz, 10 ms frames), espeak-ng line
 "Hold the pressure steady. If you feel numbness or tingling, say stop, and I will stop.":
-ERLE 30-36 dB for echo delays 30-120 ms at 0 and -6 dB echo gain; a real "stop" 10-16 dB
-below the echo keeps its level within about 1-5 dB. The test asserts looser bounds.
+ERLE 30-36 dB for echo delays 30-120 ms at 0 and -6 dB echo gain, unchanged with the listener
+0.2-0.8 s behind; a real "stop" 10-16 dB below the echo keeps its level within about 1-5 dB
+(median -4.8 dB over 20 speakers). speexdsp's canceller on the same setup: 1.5-9 dB ERLE.
+The test asserts looser bounds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ def test_echo_is_removed(far, delay_ms):
     out = run_aec(EchoCanceller(), far, mic)
     erle = db(mic[SR : len(out)]) - db(out[SR:])
     assert erle > 20, erle
+
+
+@pytest.mark.parametrize("backlog_ms", [200, 800])
+def test_a_listener_that_lags_keeps_the_echo_removed(far, backlog_ms):
+    mic = mix(echo_path(far, delay_ms=70, gain_db=0))
+    out = run_aec(EchoCanceller(), far, mic, backlog_ms=backlog_ms)
+    assert db(mic[SR : len(out)]) - db(out[SR:]) > 20
 
 
 def test_near_end_stop_survives_double_talk(far):

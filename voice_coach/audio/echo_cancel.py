@@ -9,7 +9,9 @@ tests/test_audio_echo.py and docs in the module report). Frames are 10 ms at 16 
 
 from __future__ import annotations
 
+import collections
 import threading
+import time
 
 import numpy as np
 
@@ -40,9 +42,21 @@ class EchoCanceller:
     the same length, with no delay). The two may be called from different threads: the
     speaker's callback feeds the reference while the listener cleans the microphone.
 
+    Alignment: the reference is held back and handed to AEC3 only up to the capture time of
+    each microphone frame, so a listener that falls behind (a slow recognizer) does not
+    present the echo canceller with reference audio from its future; measured without this,
+    a 100-200 ms backlog cost 15 dB of echo reduction. Pass `captured_at` (monotonic time of
+    the chunk's last sample, e.g. MicSource.last_capture_time) when reading from a queue;
+    without it the chunk is taken as just captured. `played_at` likewise defaults to now,
+    which is right when called from the speaker's callback.
+
     `delay_ms` is the expected playout-to-capture delay; AEC3 searches for the real one on
     its own, the hint only speeds convergence.
     """
+
+    # Reference older than this before the frame being cleaned is dropped, not fed in a burst:
+    # AEC3's render buffer is meant to receive frames at the rate they play.
+    MAX_REF_LAG = 0.5
 
     def __init__(self, *, delay_ms: int = 50, noise_suppression: bool = False, high_pass_filter: bool = True):
         try:
@@ -59,26 +73,38 @@ class EchoCanceller:
         )
         self._delay_ms = int(delay_ms)
         self._apm.set_stream_delay_ms(self._delay_ms)
-        self._lock = threading.Lock()  # the APM handle is not documented as thread-safe
+        self._lock = threading.Lock()  # guards the APM handle and the reference queue
         self._rev = _Framer()
         self._near = _Framer()
+        self._ref: collections.deque[tuple[float, np.ndarray]] = collections.deque()
+        self.dropped_reference_frames = 0
 
     def _frame(self, samples: np.ndarray):
         return self._rtc.AudioFrame(bytearray(samples.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
 
-    def process_reverse(self, played: np.ndarray) -> None:
-        for f in self._rev.push(played):
-            frame = self._frame(f)
-            with self._lock:
-                self._apm.process_reverse_stream(frame)
+    def process_reverse(self, played: np.ndarray, played_at: float | None = None) -> None:
+        end = time.monotonic() if played_at is None else played_at
+        with self._lock:
+            frames = self._rev.push(played)
+            for k, f in enumerate(frames):
+                self._ref.append((end - (len(frames) - k) * FRAME / SAMPLE_RATE, f))
 
-    def process(self, mic: np.ndarray) -> np.ndarray:
+    def process(self, mic: np.ndarray, captured_at: float | None = None) -> np.ndarray:
+        end = time.monotonic() if captured_at is None else captured_at
         out = []
-        for f in self._near.push(mic):
-            frame = self._frame(f)
-            with self._lock:
+        with self._lock:
+            frames = self._near.push(mic)
+            for k, f in enumerate(frames):
+                t = end - (len(frames) - k) * FRAME / SAMPLE_RATE
+                while self._ref and self._ref[0][0] <= t:
+                    t_ref, r = self._ref.popleft()
+                    if t - t_ref > self.MAX_REF_LAG:
+                        self.dropped_reference_frames += 1
+                        continue
+                    self._apm.process_reverse_stream(self._frame(r))
+                frame = self._frame(f)
                 # AEC3 expects the delay to be restated before every captured frame.
                 self._apm.set_stream_delay_ms(self._delay_ms)
                 self._apm.process_stream(frame)
-            out.append(np.frombuffer(bytes(frame.data), dtype=np.int16))
+                out.append(np.frombuffer(bytes(frame.data), dtype=np.int16))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)

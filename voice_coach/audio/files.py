@@ -81,6 +81,7 @@ class WavFileSource:
         self.stall_after = stall_after
         self.stall_timeout = stall_timeout
         self._i = 0
+        self.last_capture_time: float | None = None  # like MicSource's; None: "just now"
         self._t0: float | None = None
         self._last = 0.0
         self.exhausted = False

@@ -6,6 +6,9 @@ Fault reporting (see AudioFault): `read()` raises AudioFault while
   - input overflowed at least `overflow_limit` times within `overflow_window` seconds
     (a lost block could be the "stop"); a single overflow is only counted.
 It returns chunks again once audio flows normally.
+
+`last_capture_time` is the monotonic time the chunk last returned by `read()` was captured;
+hand it to EchoCanceller.process(captured_at=...) so a reader that lags stays aligned.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ class MicSource:
         self.stall_timeout = stall_timeout
         self.overflow_limit = overflow_limit
         self.overflow_window = overflow_window
-        self._q: queue.Queue[np.ndarray] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
+        self.last_capture_time: float | None = None  # monotonic time the last chunk read was captured
+        self._q: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=max(1, int(max_queue_s * 1000 / block_ms)))
         self._resampler = None
         self._stream = None
         self._last_audio = 0.0
@@ -95,7 +99,7 @@ class MicSource:
         if len(pcm) == 0:
             return
         try:
-            self._q.put_nowait(pcm)
+            self._q.put_nowait((pcm, now))
         except queue.Full:
             # The reader fell behind; drop the oldest so the newest (maybe a "stop") gets in.
             try:
@@ -105,7 +109,7 @@ class MicSource:
             self.dropped += 1
             self._note_overflow(now)
             try:
-                self._q.put_nowait(pcm)
+                self._q.put_nowait((pcm, now))
             except queue.Full:
                 pass
 
@@ -147,7 +151,8 @@ class MicSource:
             # Wake at least every 100 ms so a stall is noticed while waiting.
             wait = min(0.1, deadline - time.monotonic())
             try:
-                return self._q.get(timeout=max(0.0, wait))
+                pcm, self.last_capture_time = self._q.get(timeout=max(0.0, wait))
+                return pcm
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     return None
