@@ -79,18 +79,20 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
     for n in range(KILLS):
         events = tmp_path / f"kill{n}.jsonl"
         before = session_ids(db)
-        delay = rng.uniform(0.05, full_seconds * 0.95)
+        delay = rng.uniform(0.05, full_seconds * 0.9)
         p = start(data, events)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         out, _ = p.communicate(timeout=30)
-        assert p.returncode == -signal.SIGKILL, f"run {n} ended by itself before the kill (seed {seed})"
+        killed = p.returncode == -signal.SIGKILL
+        assert killed or p.returncode == 0, f"run {n}: exit {p.returncode} (seed {seed})"
+        # (a run that was faster than the first one may have finished before the kill: fine)
 
         logged = complete_lines(events)
         new = [s for s in session_ids(db) if s not in before]
         if not new:
             assert logged == [], f"run {n}: logged events but no session in the journal (seed {seed})"
-            report.append((round(delay, 2), 0, 0))
+            report.append((round(delay, 2), 0, 0, killed))
             continue
         (sid,) = new
         stored = journal_events(db, sid)
@@ -102,20 +104,20 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
         printed = [line[len("coach: "):] for line in out.splitlines() if line.startswith("coach: ") and line != "coach: [silenced]"]
         said = [r["text"] for r in stored if r["type"] == "say"]
         assert said[: len(printed)] == printed, f"run {n} (seed {seed}, kill at {delay:.2f}s)"
-        report.append((round(delay, 2), len(logged), len(stored)))
+        if not killed:
+            assert stored == logged
+        report.append((round(delay, 2), len(logged), len(stored), killed))
 
     # The journal still takes a whole session, and history shows the killed ones as interrupted.
     p = start(data, tmp_path / "after.jsonl")
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0 and "warning" not in err, err
     sessions = read_journal(db)
-    killed_with_session = sum(1 for _, _, s in report if s)
-    assert len(sessions) == 2 + killed_with_session
-    assert [s.status for s in sessions][0] == "completed" and sessions[-1].status == "completed"
-    assert all(s.status == "interrupted" for s in sessions[1:-1])
-    mid = [r for r in report if 0 < r[2] < len(full)]
-    print(f"\nkill test: seed {seed}, {KILLS} kills, full session {len(full)} events in {full_seconds:.2f}s; "
-          f"(delay, logged, stored): {report}")
+    expected = ["completed"] + ["interrupted" if k else "completed" for _, _, stored, k in report if stored] + ["completed"]
+    assert [s.status for s in sessions] == expected
+    mid = [r for r in report if r[3] and 0 < r[2] < len(full)]
+    print(f"\nkill test: seed {seed}, {KILLS} runs, {sum(r[3] for r in report)} killed mid-run, full session "
+          f"{len(full)} events in {full_seconds:.2f}s; (delay, logged, stored, killed): {report}")
     assert mid, f"no kill landed mid-session (seed {seed}): {report}"
 
 
