@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("voice-coach: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing left to tell anyone.
+        sys.stdout = None
+        return 0
 
 
 def dispatch(args: argparse.Namespace, content: Path) -> int:

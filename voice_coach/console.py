@@ -15,9 +15,17 @@ import time
 from pathlib import Path
 
 from voice_coach.clock import MonotonicClock
-from voice_coach.driver import SessionDriver
 from voice_coach.event_log import EventLog
-from voice_coach.events import CancelSpeech, Heard, InputEnded, Say, SpeechDone, Start, Tick
+from voice_coach.events import (
+    CancelSpeech,
+    Heard,
+    InputEnded,
+    Say,
+    SpeechDone,
+    Start,
+    Tick,
+)
+from voice_coach.journal_hook import journaled_driver
 from voice_coach.routine import load_content
 
 TICK_SECONDS = 0.01
@@ -29,12 +37,7 @@ def run_console(content_dir: Path, speed: float = 1.0, events: str | None = None
     stdin = stdin or sys.stdin
     log = EventLog(events)
     out = sys.stderr if log.to_stdout else (stdout or sys.stdout)
-    observers = [log]
-    from voice_coach.journal_hook import attach_journal, journal_observers
-
-    observers[:0] = journal_observers()  # first: an event is committed before it is logged or shown
-    driver = SessionDriver(content, MonotonicClock(speed), observers)
-    attach_journal(driver)
+    driver = journaled_driver(content, MonotonicClock(speed), [log])
     interactive = _isatty(stdin)
     lines: queue.Queue = queue.Queue(maxsize=1)
     threading.Thread(target=_read_lines, args=(stdin, lines), daemon=True).start()

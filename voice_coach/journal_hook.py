@@ -1,9 +1,4 @@
-"""Where the journal plugs into every driver.
-
-    observers = [log]
-    observers[:0] = journal_observers()   # first: an event is committed before anyone sees it
-    driver = SessionDriver(content, clock, observers)
-    attach_journal(driver)                # advice lines at start and summary; warnings via note()
+"""Where the journal plugs into a driver: `journaled_driver(content, clock, observers)`.
 
 Nothing here may stop a session: a journal that cannot be written warns and keeps going, and
 advice that cannot be worked out is simply not said.
@@ -14,28 +9,24 @@ from __future__ import annotations
 from typing import Sequence
 
 from voice_coach import advice
+from voice_coach.driver import SessionDriver
 from voice_coach.events import Say
 from voice_coach.journal import Journal
 
-_active: Journal | None = None
+
+def journaled_driver(content, clock, observers=()) -> SessionDriver:
+    """A driver whose session is journaled and hears the journal's advice.
+
+    The journal is the first observer, so an event is committed before it is logged or shown.
+    """
+    journal = Journal()
+    driver = SessionDriver(content, clock, [journal, *observers])
+    attach_journal(driver, journal)
+    return driver
 
 
-def journal_observers() -> list:
-    """A fresh Journal for the session about to run (opened now, so warnings come early)."""
-    global _active
-    _active = Journal()
-    return [_active]
-
-
-def active_journal() -> Journal | None:
-    return _active
-
-
-def attach_journal(driver, journal: Journal | None = None, window: int | None = None) -> None:
+def attach_journal(driver, j: Journal, window: int | None = None) -> None:
     """Give the driver's session the journal's advice lines, and the journal the driver's note()."""
-    j = journal or _active
-    if j is None:
-        return
     j.driver = driver
     if j.failure is not None:
         j._note({"type": "journal_warning", "message": j.failure})

@@ -18,12 +18,13 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Callable
 
-
 from voice_coach.clock import Clock, MonotonicClock
 from voice_coach.driver import SessionDriver
 from voice_coach.errors import EXIT_FAILURE, UserError
 from voice_coach.events import (
     AudioFault as AudioFaultEvent,
+)
+from voice_coach.events import (
     AudioRestored,
     CancelSpeech,
     End,
@@ -153,7 +154,8 @@ class Listener:
                 self.post(AudioRestored())
             try:
                 if self.echo is not None:
-                    chunk = self.echo.process(chunk)
+                    # Align the reference by capture time: the listener may run behind the mic.
+                    chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
                 transcripts = self.recognizer.accept(chunk) if len(chunk) else []
             except Exception as e:
                 self._fault(f"the recognizer failed ({e})")
@@ -263,13 +265,13 @@ def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> C
     from voice_coach.audio.echo_cancel import EchoCanceller
     from voice_coach.audio.mic import MicSource
     from voice_coach.audio.speaker import SpeakerSink
-    from voice_coach.audio.tts import Pyttsx3Synthesizer
+    from voice_coach.audio.tts import make_synthesizer
     from voice_coach.event_log import EventLog
-    from voice_coach.journal_hook import journal_observers
+    from voice_coach.journal_hook import journaled_driver
     from voice_coach.recognizers import make_recognizer
 
     recognizer = make_recognizer(args.engine, args.model, content.phrases)
-    synth = Pyttsx3Synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
+    synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
     try:
         echo = EchoCanceller()
     except UserError as e:
@@ -277,8 +279,7 @@ def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> C
         echo = None
     sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
     source = MicSource(args.input)
-    observers = [EventLog(getattr(args, "events", None)), *journal_observers()]
-    driver = SessionDriver(content, clock, observers)
+    driver = journaled_driver(content, clock, [EventLog(getattr(args, "events", None))])
     return CoachLoop(driver, source, sink, synth, recognizer, content.phrases, echo=echo, out=out)
 
 
