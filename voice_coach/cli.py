@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--console", action="store_true", help="print the coach's lines and read replies from stdin")
     run.add_argument("--speed", type=float, default=1.0, help="run time N times faster (demos and tests)")
     run.add_argument("--events", default=None, metavar="FILE", help="write one JSON object per event or action ('-' for stdout)")
+    run.add_argument("--deaf-timeout", type=float, default=60.0, metavar="SECONDS", help="end the session if the microphone stays dead this long (default 60)")
     _audio_args(run)
 
     demo = sub.add_parser("demo", help="a whole session with no hardware: synthesized replies through the real recognizer")

@@ -95,12 +95,11 @@ class Voice:
                 pcm = self.synth.synthesize(text)
             except Exception as e:  # the voice is gone: the session must pause, not go on blind
                 self._on_error(f"the voice failed ({e})")
-                continue
-            if generation != self._generation:
-                continue  # cancelled while rendering
-            self.sink.play(pcm)
-            while self.sink.is_playing() and generation == self._generation:
-                time.sleep(0.01)
+                pcm = None
+            if pcm is not None and generation == self._generation:  # not cancelled while rendering
+                self.sink.play(pcm)
+                while self.sink.is_playing() and generation == self._generation:
+                    time.sleep(0.01)
             if self._lines.empty():
                 self._busy = False
                 self._on_idle()
@@ -202,8 +201,7 @@ class CoachLoop:
         self.voice_error = reason
         self.events.put(AudioFaultEvent(reason))
 
-    def run(self, max_seconds: float | None = None) -> int:
-        started = time.monotonic()
+    def run(self) -> int:
         self.listener.start()
         try:
             self._apply(self.driver.feed(Start()))
@@ -211,11 +209,17 @@ class CoachLoop:
                 try:
                     event = self.events.get(timeout=TICK_SECONDS)
                 except queue.Empty:
-                    event = Tick()
-                self._apply(self.driver.feed(event))
-                if self._cannot_recover() or (max_seconds is not None and time.monotonic() - started > max_seconds):
+                    event = None
+                if event is not None:
+                    self._apply(self.driver.feed(event))
+                # A tick after every event too, so a stream of transcripts never starves the timers.
+                if not self.driver.session.ended:
+                    self._apply(self.driver.feed(Tick()))
+                problem = self._cannot_recover()
+                if problem:
                     self._apply(self.driver.feed(InputEnded()))
                     self.voice.wait_idle(timeout=15.0)
+                    print(f"voice-coach: {problem}", file=sys.stderr)
                     return EXIT_FAILURE
             self.voice.wait_idle(timeout=30.0)
             return self.driver.exit_code
@@ -223,11 +227,16 @@ class CoachLoop:
             self.listener.stop()
             self.voice.close()
 
-    def _cannot_recover(self) -> bool:
+    def _cannot_recover(self) -> str | None:
         if self.voice_error is not None:
-            return True
+            return f"{self.voice_error}; session ended. Run `voice-coach check` to find the fix."
         since = self.listener.faulted_since
-        return since is not None and time.monotonic() - since > self.give_up_after
+        if since is not None and time.monotonic() - since > self.give_up_after:
+            return (
+                f"the microphone stayed dead for {self.give_up_after:g} s; session ended. "
+                "Check the microphone, or run `voice-coach check`."
+            )
+        return None
 
     def _apply(self, actions) -> None:
         for a in actions:
@@ -256,7 +265,8 @@ def run_live(content_dir: Path, args: Namespace) -> int:
         from voice_coach.demo import run_demo
 
         return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
-    loop = build_live_loop(content, args, MonotonicClock(args.speed))
+    out = sys.stderr if args.events == "-" else sys.stdout
+    loop = build_live_loop(content, args, MonotonicClock(args.speed), out=out)
     return loop.run()
 
 
@@ -280,6 +290,7 @@ def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> C
     sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
     source = MicSource(args.input)
     driver = journaled_driver(content, clock, [EventLog(getattr(args, "events", None))])
-    return CoachLoop(driver, source, sink, synth, recognizer, content.phrases, echo=echo, out=out)
+    give_up = getattr(args, "deaf_timeout", GIVE_UP_AFTER_SECONDS)
+    return CoachLoop(driver, source, sink, synth, recognizer, content.phrases, echo=echo, out=out, give_up_after=give_up)
 
 
