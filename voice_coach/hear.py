@@ -1,0 +1,47 @@
+"""`voice-coach hear FILE...`: recognize recorded WAV files, one JSON object per file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from voice_coach.interfaces import Recognizer
+
+CHUNK_MS = 100
+
+
+def transcribe_file(recognizer: Recognizer, path: Path, chunk_ms: int = CHUNK_MS) -> str:
+    """Stream a WAV file through the recognizer as a microphone would; the final text."""
+    from voice_coach.wav_io import wav_to_chunks
+
+    recognizer.reset()
+    finals: list[str] = []
+    for chunk in wav_to_chunks(path, chunk_ms):
+        finals += [t.text for t in recognizer.accept(chunk) if t.final]
+    finals += [t.text for t in recognizer.flush() if t.final]
+    return " ".join(t for t in finals if t.strip()).strip()
+
+
+def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path]):
+    for f in files:
+        text = transcribe_file(recognizer, Path(f))
+        intent = phrasebook.parse(text)[0]
+        yield {"file": str(f), "text": text, "intent": intent.name, "value": intent.value}
+
+
+def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, out=None) -> int:
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.recognizers import make_recognizer
+    from voice_coach.wav_io import read_wav
+
+    out = out or sys.stdout
+    phrasebook = load_phrasebook(Path(content_dir) / "phrases.toml")
+    files = [Path(f) for f in files]
+    for f in files:  # fail fast, naming the file, before loading a model
+        read_wav(f)
+    recognizer = make_recognizer(engine, model, phrasebook)
+    for row in hear_files(recognizer, phrasebook, files):
+        print(json.dumps(row), file=out, flush=True)
+    return 0
