@@ -74,7 +74,7 @@ class VoskRecognizer:
         kept, skipped = [], []
         for p in sorted(set(phrases)):
             words = p.split()
-            if words and all(self._model.find_word(w) >= 0 for w in words):
+            if words and all(self._has_word(w) for w in words):
                 kept.append(p)
             else:
                 skipped.append(p)
@@ -83,9 +83,14 @@ class VoskRecognizer:
         if not kept:
             raise UserError(f"none of the coach's phrases are in the Vosk model {self.model_path}; {FIX}")
         self.phrases, self.skipped = kept, skipped
-        self._rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate, json.dumps(kept + ["[unk]"]))
+        # "[unk]" lets out-of-vocabulary speech decode to itself instead of to the nearest phrase.
+        grammar = kept + (["[unk]"] if self._has_word("[unk]") else [])
+        self._rec = self._vosk.KaldiRecognizer(self._model, self.sample_rate, json.dumps(grammar, ensure_ascii=False))
         self._rec.SetWords(True)
         self._last_partial = ""
+
+    def _has_word(self, word: str) -> bool:
+        return self._model.vosk_model_find_word(word) >= 0
 
     def accept(self, pcm: np.ndarray) -> list[Transcript]:
         if self._rec is None:
