@@ -1,0 +1,54 @@
+import json
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_coach.errors import UserError
+from voice_coach.hear import run_hear
+from voice_coach.paths import default_content_dir
+from voice_coach.wav_io import read_wav, write_wav
+
+COMMANDS = Path("/work/shared/speech/commands")
+
+
+def test_missing_file_is_one_line(tmp_path):
+    with pytest.raises(UserError) as e:
+        run_hear([tmp_path / "gone.wav"], engine="pocketsphinx", model=None, content_dir=default_content_dir())
+    assert "gone.wav" in e.value.message
+
+
+def test_silence_is_none(tmp_path):
+    p = tmp_path / "quiet.wav"
+    write_wav(p, np.zeros(16000, np.int16), 16000)
+    out = io.StringIO()
+    assert run_hear([p], engine="pocketsphinx", model=None, content_dir=default_content_dir(), out=out) == 0
+    row = json.loads(out.getvalue())
+    assert row == {"file": str(p), "text": "", "intent": "none", "value": None}
+
+
+@pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
+def test_any_rate_and_stereo_give_the_same_answer(tmp_path):
+    clip = sorted((COMMANDS / "yes").glob("*.wav"))[0]
+    pcm = read_wav(clip)
+    import soxr
+
+    up = soxr.resample(pcm.astype(np.float32) / 32768, 16000, 44100)
+    stereo = np.stack([up, up], axis=1)
+    p = tmp_path / "stereo44k.wav"
+    write_wav(p, stereo, 44100)
+    out = io.StringIO()
+    run_hear([clip, p], engine="pocketsphinx", model=None, content_dir=default_content_dir(), out=out)
+    a, b = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert set(a) == {"file", "text", "intent", "value"}
+    assert a["intent"] == b["intent"]
+
+
+def test_cli_hear(tmp_path, capsys):
+    from voice_coach.cli import main
+
+    p = tmp_path / "quiet.wav"
+    write_wav(p, np.zeros(8000, np.int16), 8000)
+    assert main(["hear", "--engine", "pocketsphinx", str(p)]) == 0
+    assert json.loads(capsys.readouterr().out)["intent"] == "none"

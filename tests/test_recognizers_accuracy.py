@@ -1,0 +1,73 @@
+"""The issue's bar on real recordings (Speech Commands): stop recall and negative false accepts.
+
+Runs the real default engine (PocketSphinx) through the same streaming path as `voice-coach hear`
+over ALL stop clips and ALL negative-word clips, two worker processes with a warm recognizer each.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+COMMANDS = Path("/work/shared/speech/commands")
+NEGATIVES = ("go up down left right on off bed bird cat dog happy house marvin sheila tree wow").split()
+BAD = {"stop", "red_flag", "rating", "yes", "no"}
+STOP_RECALL_BAR = 0.98
+NEGATIVE_FA_BAR = 0.01
+
+_worker = None
+
+
+def _init():
+    global _worker
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.paths import default_content_dir
+    from voice_coach.recognizers import make_recognizer
+
+    pb = load_phrasebook(default_content_dir() / "phrases.toml")
+    _worker = (pb, make_recognizer("pocketsphinx", None, pb))
+
+
+def _hear(path: str) -> tuple[str, str]:
+    from voice_coach.hear import transcribe_file
+
+    pb, rec = _worker
+    return path, pb.parse(transcribe_file(rec, Path(path)))[0].name
+
+
+def measure(words) -> dict[str, Counter]:
+    files = [str(f) for w in words for f in sorted((COMMANDS / w).glob("*.wav"))]
+    with mp.get_context("spawn").Pool(2, initializer=_init) as pool:
+        results = pool.map(_hear, files, chunksize=16)
+    by_word: dict[str, Counter] = {}
+    for path, intent in results:
+        by_word.setdefault(Path(path).parent.name, Counter())[intent] += 1
+    return by_word
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
+@pytest.mark.xfail(
+    strict=True,
+    reason="PocketSphinx's en-us model misses the bar on these clips (measured: stop recall ~0.66, "
+    "negative false accepts ~26%); remove this mark once an engine meets it",
+)
+def test_stop_recall_and_negative_false_accepts():
+    by_word = measure(["stop", *NEGATIVES])
+    stop = by_word["stop"]
+    recall = stop["stop"] / sum(stop.values())
+    neg_total = sum(sum(by_word[w].values()) for w in NEGATIVES)
+    bad = Counter()
+    for w in NEGATIVES:
+        for intent, n in by_word[w].items():
+            if intent in BAD:
+                bad[f"{w}->{intent}"] += n
+    fa = sum(bad.values()) / neg_total
+    print(f"stop recall {recall:.3f} ({stop['stop']}/{sum(stop.values())}); "
+          f"negative false accepts {fa:.3f} ({sum(bad.values())}/{neg_total}): {bad.most_common(12)}")
+    assert recall >= STOP_RECALL_BAR, f"stop recall {recall:.3f} < {STOP_RECALL_BAR}"
+    assert fa <= NEGATIVE_FA_BAR, f"negative false-accept rate {fa:.3f} > {NEGATIVE_FA_BAR}: {bad.most_common(8)}"
