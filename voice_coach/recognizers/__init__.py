@@ -45,7 +45,8 @@ def make_recognizer(
     if engine not in ENGINES:
         raise UserError(f"unknown recognizer engine {engine!r}; use one of: {', '.join(ENGINES)}", EXIT_USAGE)
     vocabulary = phrasebook.vocabulary()
-    stop_words = {p.spoken() for p in phrasebook.intents["stop"]}
+    # One-word stop phrases get the lower rejection bar: missing a stop is the worst failure.
+    stop_words = {p.spoken() for p in phrasebook.intents["stop"] if len(p.words) == 1}
     if engine == "vosk":
         from voice_coach.recognizers.vosk_engine import VoskRecognizer, resolve_model
 
@@ -53,7 +54,7 @@ def make_recognizer(
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 
-        rec = PocketSphinxRecognizer(stop_words={w for p in stop_words for w in p.split()} & {"stop", "enough", "ouch", "ow"})
+        rec = PocketSphinxRecognizer(stop_words=stop_words)
     rec.set_vocabulary(vocabulary)
     return rec
 
