@@ -1,0 +1,227 @@
+"""Stop latency through the real audio path, peak memory of a listening session, start-up time.
+
+Stop latency: a child process runs the live loop's Listener and Voice with the real
+SpeakerSink, MicSource (PortAudio on the rig's ALSA file devices), EchoCanceller and the
+recognizer. The coach speaks a long line; over it, the rig's microphone plays a real recorded
+"stop" (Speech Commands) on top of the speaker's echo. Latency is measured in the parent on one
+monotonic clock, from the end of the spoken word (last 10 ms frame within 25 dB of the clip's
+loudest) as written into the mic FIFO, to the arrival at the speaker FIFO's reader of the first
+20 ms block after the last audible one. The child logs when the urgent transcript arrived and
+the capture time of the chunk it came from, so the total splits into
+  mic + recognizer (word end -> capture of the chunk that produced the urgent partial),
+  listener lag (capture -> the listener's silence_now call: queueing and compute),
+  speaker path (silence_now -> silence at the reader: PortAudio buffer + 4 KB FIFO + pacing).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.audio import SR, read_wav, word_end
+from benchmarks.rig import Child, Rig
+
+COACH_LINE = (
+    "Lean in slowly with your body weight, keep your back straight and your shoulders relaxed, "
+    "and breathe out as you press into the muscle, then hold the pressure steady and even while I count."
+)
+
+CHILD = r'''
+import json, resource, sys, threading, time
+repo, content_dir, engine, aec, line = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
+sys.path.insert(0, repo)
+t_start = time.monotonic()
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+from voice_coach.routine import load_content
+from voice_coach.recognizers import make_recognizer
+from voice_coach.audio.echo_cancel import EchoCanceller
+from voice_coach.audio.speaker import SpeakerSink
+from voice_coach.audio.mic import MicSource
+from voice_coach.audio.tts import EspeakCliSynthesizer
+from voice_coach.live import Listener, Voice
+content = load_content(content_dir)
+rec = make_recognizer(None if engine == "auto" else engine, None, content.phrases)
+echo = EchoCanceller() if aec else None
+sink = SpeakerSink("vc_spk", on_played=echo.process_reverse if echo else None)
+src = MicSource("vc_mic")
+synth = EspeakCliSynthesizer(rate=170)
+pcm = synth.synthesize(line)
+voice = Voice(synth, sink, on_idle=lambda: None, on_error=lambda r: emit(ev="voice_error", reason=r))
+state = {"hear": None}
+def silence_now():
+    t = time.monotonic()
+    voice.cancel()
+    emit(ev="cancel", t=t, heard=state["hear"])
+class L(Listener):
+    def hear(self, text, final):
+        state["hear"] = {"t": time.monotonic(), "text": text, "final": final, "captured": getattr(self.source, "last_capture_time", None)}
+        super().hear(text, final)
+lst = L(src, rec, content.phrases, post=lambda e: None, silence_now=silence_now, echo=echo)
+lst.start()
+emit(ev="ready", startup=time.monotonic() - t_start, engine=rec.name)
+c0 = time.process_time()
+for cmd in sys.stdin:
+    cmd = cmd.strip()
+    if cmd == "say":
+        voice.say(line)
+    elif cmd == "cancel":
+        voice.cancel()
+    elif cmd == "quit":
+        break
+ru = resource.getrusage(resource.RUSAGE_SELF)
+emit(ev="done", maxrss_mb=ru.ru_maxrss / 1024, cpu=time.process_time() - c0, mic_dropped=src.dropped, overflows=src.overflows,
+     underflows=sink.underflows, ref_dropped=getattr(echo, "dropped_reference_frames", 0))
+import os; sys.stdout.flush(); os._exit(0)
+'''
+
+LOUD = 300  # |sample| above this counts as audible coach speech
+
+
+def _last_loud_end(pcm: np.ndarray, marks: list[tuple[float, int]], quiet_after: float = 0.6) -> float | None:
+    """Arrival time of the first block after the last audible sample that is followed by quiet_after s of quiet."""
+    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > LOUD)[0]
+    if len(loud) == 0:
+        return None
+    last = loud[-1]
+    if len(pcm) - last < quiet_after * SR:
+        return None
+    byte = 2 * (last + 1)
+    return next((t for t, b in marks if b >= byte), None)
+
+
+def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: int, engine: str = "pocketsphinx", aec: bool = True, seed: int = 3, log=print) -> dict:
+    clips = sorted((shared / "speech" / "commands" / "stop").glob("*.wav"))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(clips))
+    with tempfile.TemporaryDirectory(prefix="vc_bench_rig_") as tmp:
+        rig = Rig(Path(tmp))
+        rig.start()
+        child = Child(rig, CHILD, [str(repo), str(content_dir), engine, "1" if aec else "0", COACH_LINE])
+        rows = []
+        try:
+            msg = child.get(timeout=90)
+            if msg is None or msg.get("ev") != "ready":
+                raise RuntimeError(f"child not ready: {msg}")
+            startup = msg["startup"]
+            for k in range(trials):
+                path = clips[order[k % len(clips)]]
+                clip = read_wav(path)
+                we = word_end(clip)
+                _drain_events(child)
+                child.send("say")
+                # wait for the coach to be audibly speaking, then a random while more
+                t_say = time.monotonic()
+                while time.monotonic() - t_say < 5:
+                    pcm, _ = rig.output_since(t_say)
+                    if np.any(np.abs(pcm.astype(np.int32)) > LOUD):
+                        break
+                    time.sleep(0.02)
+                time.sleep(0.8 + rng.uniform(0, 1.5))
+                n_said = len(rig.said)
+                rig.say(np.concatenate([clip, np.zeros(SR // 2, np.int16)]))
+                while len(rig.said) == n_said:
+                    time.sleep(0.005)
+                t_end = rig.said[-1] + we / SR
+                cancel = None
+                deadline = t_end + 3.0
+                while time.monotonic() < deadline:
+                    m = child.get(timeout=0.05)
+                    if m and m.get("ev") == "cancel" and cancel is None and m["t"] > rig.said[-1] - 0.05:
+                        cancel = m
+                time.sleep(0.2)
+                pcm, marks = rig.output_since(t_end - 0.5)
+                silent_at = _last_loud_end(pcm, marks) if cancel is not None else None
+                row = {"clip": path.name, "detected": cancel is not None}
+                if cancel is not None and silent_at is not None:
+                    h = cancel.get("heard") or {}
+                    row.update(
+                        latency=silent_at - t_end,
+                        to_capture=(h.get("captured") or h.get("t", cancel["t"])) - t_end,
+                        listener_lag=h.get("t", cancel["t"]) - (h.get("captured") or h.get("t", cancel["t"])),
+                        speaker_path=silent_at - cancel["t"],
+                        text=h.get("text"), final=h.get("final"),
+                    )
+                elif cancel is not None:
+                    row["detected_but_still_loud"] = True
+                rows.append(row)
+                if cancel is None:
+                    child.send("cancel")
+                time.sleep(0.5)
+                if (k + 1) % 10 == 0:
+                    log(f"  stop latency: {k + 1}/{trials} trials")
+            child.send("quit")
+            done = None
+            t = time.monotonic()
+            while time.monotonic() - t < 10:
+                m = child.get(timeout=1)
+                if m and m.get("ev") == "done":
+                    done = m
+                    break
+        finally:
+            child.kill()
+            rig.close()
+    lat = [r["latency"] for r in rows if "latency" in r]
+    out = {
+        "trials": len(rows),
+        "detected": sum(r["detected"] for r in rows),
+        "startup_child_s": startup,
+        "session": done,
+        "rows": rows,
+        "rig_pipe_ms": 4096 / 2 / SR * 1000,
+    }
+    if lat:
+        for key in ("latency", "to_capture", "listener_lag", "speaker_path"):
+            v = np.array([r[key] for r in rows if key in r])
+            out[key] = {"median": float(np.median(v)), "p95": float(np.percentile(v, 95)), "min": float(v.min()), "max": float(v.max())}
+    return out
+
+
+def _drain_events(child: Child) -> None:
+    while child.get(timeout=0.01) is not None:
+        pass
+
+
+def measure_startup(repo: Path, runs: int = 3, log=print) -> dict:
+    """`voice-coach run` on the rig's devices: process start to the first audible sample at the speaker."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="vc_bench_start_") as tmp:
+            rig = Rig(Path(tmp))
+            rig.start()
+            t0 = time.monotonic()
+            p = subprocess.Popen(
+                [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk"],
+                cwd=str(repo), env=rig.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            )
+            first = None
+            try:
+                while time.monotonic() - t0 < 60 and p.poll() is None:
+                    pcm, marks = rig.output_since(t0)
+                    loud = np.nonzero(np.abs(pcm.astype(np.int32)) > LOUD)[0]
+                    if len(loud):
+                        byte = 2 * (loud[0] + 1)
+                        first = next(t for t, b in marks if b >= byte) - t0
+                        break
+                    time.sleep(0.02)
+            finally:
+                p.kill()
+                p.wait(timeout=5)
+                rig.close()
+            times.append(first)
+            log(f"  start-up to first spoken word: {first}")
+    ok = [t for t in times if t is not None]
+    return {"runs": times, "median": float(np.median(ok)) if ok else None}
+
+
+if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N
+    repo = Path(__file__).resolve().parents[1]
+    from benchmarks.audio import shared_dir
+
+    print(json.dumps({k: v for k, v in measure_stop_latency(repo, repo / "content", shared_dir(), int(sys.argv[1])).items() if k != "rows"}, indent=1))

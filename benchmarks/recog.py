@@ -1,0 +1,222 @@
+"""Running audio through the project's recognizer (and echo canceller), in worker processes.
+
+A worker builds its recognizer once (`variant` names how) and then takes tasks:
+- "clip": one recording or synthetic phrase, padded, optionally mixed with noise at an SNR,
+  streamed in 20 ms chunks through `accept` (as the live listener does), then `flush`;
+- "stream": a long signal (read sentences, music, the coach's own speech through an echo path),
+  optionally cleaned by the EchoCanceller with the coach's audio as reference.
+Each returns every transcript (partial and final) with its audio time, and the CPU time spent.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.audio import (
+    FRAME,
+    SR,
+    espeak,
+    floor_noise,
+    noise_segment,
+    pad,
+    read_wav,
+)
+
+LEAD_S = 0.3  # silence (noise) before the word: the endpointer needs some to start an utterance
+TAIL_S = 0.5  # after it: longer than the endpointer's 0.3 s window, so the utterance ends on its own
+
+_state: dict = {}
+
+
+# --- recognizer variants (levers) -----------------------------------------------------------
+
+
+def build_recognizer(variant: str, phrasebook):
+    """The recognizer a variant names. 'default' is exactly what the coach uses."""
+    from voice_coach.recognizers import make_recognizer
+
+    if variant == "default" or variant.startswith(("ns", "confirm")):
+        return make_recognizer("pocketsphinx", None, phrasebook)
+    if variant.startswith("thr:"):
+        # thr:<stop>,<word>  rejection thresholds of the PocketSphinx adapter
+        from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
+
+        s, w = (float(v) for v in variant[4:].split(","))
+        stop_words = {p.spoken() for p in phrasebook.intents["stop"]}
+        rec = PocketSphinxRecognizer(
+            stop_words={x for p in stop_words for x in p.split()} & {"stop", "enough", "ouch", "ow"},
+            stop_threshold=s,
+            word_threshold=w,
+        )
+        rec.set_vocabulary(phrasebook.vocabulary())
+        return rec
+    if variant.startswith(("mindur:", "drop:")):
+        # Prototypes of proposed recognizer changes, applied from outside:
+        #   mindur:N  a grammar word shorter than N frames (10 ms) is rejected like a low-ratio word;
+        #   drop:a,b  the phrases a and b are left out of the grammar (the phrase book still parses them).
+        rec = make_recognizer("pocketsphinx", None, phrasebook)
+        for part in variant.split("+"):
+            kind, _, arg = part.partition(":")
+            if kind == "drop":
+                drop = set(arg.split(","))
+                rec.set_vocabulary([p for p in phrasebook.vocabulary() if p not in drop])
+            elif kind == "mindur":
+                _min_duration(rec, int(arg))
+        return rec
+    if variant == "nobestpath":
+        # PocketSphinx with bestpath off in the grammar decoder (prototype of a proposed change).
+        import pocketsphinx
+
+        rec = make_recognizer("pocketsphinx", None, phrasebook)
+        model = Path(pocketsphinx.get_model_path()) / "en-us"
+        rec._grammar = pocketsphinx.Decoder(
+            hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), lm=None, loglevel="FATAL", bestpath=False
+        )
+        rec.set_vocabulary(phrasebook.vocabulary())
+        return rec
+    raise ValueError(f"unknown variant {variant!r}")
+
+
+def _min_duration(rec, frames: int) -> None:
+    import dataclasses
+    import math
+
+    gated = rec._gated_text
+
+    def gate(words):
+        return gated([w if w.end - w.start + 1 >= frames else dataclasses.replace(w, ratio=-math.inf) for w in words])
+
+    rec._gated_text = gate
+
+
+def _worker_state(variant: str, content_dir: str):
+    key = (variant, content_dir)
+    if key not in _state:
+        from voice_coach.routine import load_content
+
+        content = load_content(Path(content_dir))
+        _state[key] = build_recognizer(variant, content.phrases)
+    return _state[key]
+
+
+_noise_cache: dict[str, np.ndarray] = {}
+_synth_cache: dict[tuple, np.ndarray] = {}
+
+
+def _noise(path: str) -> np.ndarray:
+    if path not in _noise_cache:
+        _noise_cache[path] = read_wav(path).astype(np.float64)
+    return _noise_cache[path]
+
+
+def load_item(item: dict) -> np.ndarray:
+    if "path" in item:
+        return read_wav(item["path"])
+    key = (item["text"], item["voice"], item["wpm"])
+    if key not in _synth_cache:
+        _synth_cache[key] = espeak(item["text"], item["voice"], item["wpm"])
+    return _synth_cache[key]
+
+
+def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tuple[list, float]:
+    """Feed pcm in 20 ms chunks (through `echo` first, with `ref` as what the speaker played).
+
+    Returns ([text, final, confidence, audio time], CPU seconds of AEC + recognizer).
+    """
+    out = []
+    cpu = 0.0
+    t0 = 1000.0
+    for i in range(0, len(pcm), FRAME):
+        chunk = pcm[i : i + FRAME]
+        c0 = time.process_time()
+        if echo is not None:
+            if ref is not None:
+                echo.process_reverse(ref[i : i + FRAME], played_at=t0 + (i + len(chunk)) / SR)
+            chunk = echo.process(chunk, captured_at=t0 + (i + len(chunk)) / SR)
+        trs = rec.accept(chunk) if len(chunk) else []
+        cpu += time.process_time() - c0
+        for tr in trs:
+            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR])
+    c0 = time.process_time()
+    trs = rec.flush()
+    cpu += time.process_time() - c0
+    for tr in trs:
+        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR])
+    rec.reset()
+    return out, cpu
+
+
+def run_task(task: dict) -> list[dict]:
+    """Worker entry point: a batch of items of one kind and variant."""
+    rec = _worker_state(task["variant"], task["content_dir"])
+    results = []
+    for item in task["items"]:
+        if task["kind"] == "clip":
+            speech = pad(load_item(item), LEAD_S, TAIL_S)
+            seed = item["seed"]
+            x = speech.astype(np.float64) + floor_noise(len(speech), seed)
+            if item.get("snr") is not None:
+                rng = np.random.default_rng(seed)
+                n = noise_segment(_noise(item["noise"]), len(speech), rng)
+                pcm = _mix_active(speech, x, n, item["snr"])
+            else:
+                pcm = np.clip(x, -32768, 32767).astype(np.int16)
+            echo = _front_end(task["variant"])
+            trs, cpu = stream(rec, pcm, echo=echo)
+        else:
+            pcm, ref = _stream_audio(item)
+            echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] == "file")
+            trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None)
+            item = {**item, "aec": echo is not None}
+        results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"],
+                        "transcripts": trs, "cpu": cpu, "audio_s": len(pcm) / SR})
+    return results
+
+
+def _mix_active(speech: np.ndarray, x: np.ndarray, noise: np.ndarray, snr: float) -> np.ndarray:
+    """x (speech + floor) plus noise at `snr` relative to the speech's active power."""
+    from benchmarks.audio import scale_noise
+
+    return np.clip(x + scale_noise(speech, noise, snr), -32768, 32767).astype(np.int16)
+
+
+def _front_end(variant: str, aec: bool = False):
+    """The EchoCanceller in front of the recognizer: when the coach speaks (aec) or as a lever
+    (variant 'ns': its WebRTC noise suppression on, for noisy-room input)."""
+    if not aec and not variant.startswith("ns"):
+        return None
+    from voice_coach.audio.echo_cancel import EchoCanceller
+
+    return EchoCanceller(noise_suppression=variant.startswith("ns"))
+
+
+_stream_store: dict[str, tuple] = {}
+
+
+def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """The mic signal of a stream item and the speaker reference (coach speech only)."""
+    from benchmarks.audio import echo_path
+
+    if item["source"] == "file":
+        x = read_wav(item["path"]).astype(np.float64)
+        if item.get("gain_db"):
+            x = x * 10 ** (item["gain_db"] / 20)
+        x = x + floor_noise(len(x), item["seed"])
+        return np.clip(x, -32768, 32767).astype(np.int16), None
+    # coach: the lines played one after another, heard through the echo path, plus room noise
+    gap = np.zeros(int(0.4 * SR), np.int16)
+    played = np.concatenate([p for line in item["lines"] for p in (_coach_line(line), gap)])
+    mic = echo_path(played, gain_db=item.get("echo_gain_db", -6), seed=item["seed"])
+    mic = mic + floor_noise(len(mic), item["seed"], db=-60)
+    return np.clip(mic, -32768, 32767).astype(np.int16), played
+
+
+def _coach_line(text: str) -> np.ndarray:
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    if "synth" not in _stream_store:
+        _stream_store["synth"] = EspeakCliSynthesizer()
+    return _stream_store["synth"].synthesize(text)

@@ -1,0 +1,220 @@
+"""A real-audio-path rig for the stop-latency benchmark: ALSA `type file` PCMs over FIFOs.
+
+Own copy of the approach in tests/audio_helpers.py (AlsaRig, LiveMic), which documents how the
+ALSA file plugin behaves: with `slave.pcm "null"` there is no clock, so a thread here paces the
+speaker FIFO (drained at real time, the "sound card clock") and the mic FIFO (20 ms blocks at
+real time; a block of exactly one MicSource block arrives intact, a shorter read would be padded
+with stale buffer contents). Both FIFOs are held open O_RDWR so PortAudio's probe never blocks.
+The FIFOs are 4 KB (the kernel minimum, one page): 128 ms of 16 kHz audio can sit in each.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import queue
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+SR = 16_000
+F_SETPIPE_SZ = 1031
+F_GETPIPE_SZ = 1032
+
+
+class Rig:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.home = self.root / "home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.mic_fifo = self.root / "mic.fifo"
+        self.spk_fifo = self.root / "spk.fifo"
+        for f in (self.mic_fifo, self.spk_fifo):
+            if not f.exists():
+                os.mkfifo(f)
+        (self.home / ".asoundrc").write_text(
+            textwrap.dedent(
+                f"""
+                pcm.vc_mic {{
+                  type file
+                  slave.pcm "null"
+                  file "/dev/null"
+                  infile "{self.mic_fifo}"
+                  format "raw"
+                }}
+                pcm.vc_spk {{
+                  type file
+                  slave.pcm "null"
+                  file "{self.spk_fifo}"
+                  format "raw"
+                }}
+                """
+            )
+        )
+        self._mic_fd = os.open(self.mic_fifo, os.O_RDWR | os.O_NONBLOCK)
+        self._spk_fd = os.open(self.spk_fifo, os.O_RDWR)
+        for fd in (self._mic_fd, self._spk_fd):
+            fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
+        self.pipe_bytes = fcntl.fcntl(self._spk_fd, F_GETPIPE_SZ)
+        self.received = bytearray()
+        self.recv_times: list[tuple[float, int]] = []  # (monotonic time, bytes received so far)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        # mic state
+        self._queue: list[np.ndarray] = []
+        self.said: list[float] = []  # monotonic time each queued utterance's first sample was written
+        self.mic_dropped = 0
+        self._lp = 0.0
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env["HOME"] = str(self.home)
+        env.pop("ALSA_CONFIG_PATH", None)
+        return env
+
+    # --- speaker side: drain at real time ---------------------------------------------------
+
+    def start(self, echo_gain_db: float = -6, echo_delay_ms: int = 60, noise_db: float = -60) -> None:
+        self._echo_gain = 10 ** (echo_gain_db / 20)
+        self._echo_delay = SR * echo_delay_ms // 1000
+        self._noise = 32768 * 10 ** (noise_db / 20)
+        for fn in (self._drain, self._mic):
+            t = threading.Thread(target=fn, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _drain(self) -> None:
+        block = 2 * SR // 50
+        t0 = time.monotonic()
+        n = 0
+        while not self._stop.is_set():
+            chunk = os.read(self._spk_fd, block)
+            now = time.monotonic()
+            with self._lock:
+                self.received += chunk
+                self.recv_times.append((now, len(self.received)))
+            n += len(chunk)
+            delay = t0 + n / (2 * SR) - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    # --- mic side: 20 ms blocks at real time, speech + echo of the speaker + noise ------------
+
+    def say(self, pcm: np.ndarray) -> None:
+        with self._lock:
+            self._queue.append(np.asarray(pcm, dtype=np.int16))
+
+    def _mic(self) -> None:
+        block = SR // 50
+        rng = np.random.default_rng(7)
+        a = np.exp(-2 * np.pi * 3500 / SR)
+        t0 = time.monotonic()
+        k = 0
+        while not self._stop.is_set():
+            k += 1
+            delay = t0 + k * block / SR - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            now = time.monotonic()
+            x = np.zeros(block)
+            with self._lock:
+                filled = 0
+                while self._queue and filled < block:
+                    cur = self._queue[0]
+                    n = min(block - filled, len(cur))
+                    x[filled : filled + n] = cur[:n]
+                    if self._new_item:
+                        self.said.append(now + filled / SR)
+                        self._new_item = False
+                    if n == len(cur):
+                        self._queue.pop(0)
+                        self._new_item = True
+                    else:
+                        self._queue[0] = cur[n:]
+                    filled += n
+                played = self.received[-2 * (block + self._echo_delay) :]
+            if len(played) == 2 * (block + self._echo_delay):
+                seg = np.frombuffer(bytes(played[: 2 * block]), dtype="<i2").astype(np.float64)
+                y = np.empty(block)
+                for i, v in enumerate(seg):  # a small speaker rolls off the highs
+                    self._lp = (1 - a) * v + a * self._lp
+                    y[i] = self._lp
+                x += y * self._echo_gain
+            x += rng.standard_normal(block) * self._noise
+            try:
+                os.write(self._mic_fd, np.clip(x, -32768, 32767).astype("<i2").tobytes())
+            except BlockingIOError:
+                self.mic_dropped += 1
+            except OSError:
+                return
+
+    _new_item = True
+
+    # --- reading the speaker output -----------------------------------------------------------
+
+    def output_since(self, t: float) -> tuple[np.ndarray, list[tuple[float, int]]]:
+        """Speaker samples received since time t, with their (arrival time, end byte) marks."""
+        with self._lock:
+            marks = [(tt, b) for tt, b in self.recv_times if tt >= t]
+            if not marks:
+                return np.zeros(0, np.int16), []
+            start = next((b for tt, b in reversed(self.recv_times) if tt < t), 0)
+            data = bytes(self.received[start : marks[-1][1]])
+        return np.frombuffer(data, dtype="<i2"), [(tt, b - start) for tt, b in marks]
+
+    def close(self) -> None:
+        self._stop.set()
+        for fd in (self._mic_fd, self._spk_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for t in self._threads:
+            t.join(timeout=2)
+
+
+class Child:
+    """A child Python on the rig's devices, talking JSON lines on stdout, commands on stdin."""
+
+    def __init__(self, rig: Rig, code: str, args: list[str]):
+        self.p = subprocess.Popen(
+            [sys.executable, "-c", code, *args], env=rig.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.p.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            msg["_wall"] = time.monotonic()
+            self.lines.put(msg)
+        self.lines.put(None)
+
+    def send(self, cmd: str) -> None:
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+
+    def get(self, timeout: float) -> dict | None:
+        try:
+            msg = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if msg is None:
+            raise RuntimeError(f"child exited ({self.p.poll()}): {self.p.stderr.read()[-3000:]}")
+        return msg
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(timeout=5)

@@ -1,0 +1,175 @@
+"""From transcripts to what the session would do, and from those outcomes to rates.
+
+The session's rules (voice_coach/session.py, live.py): every transcript, partial or final, is
+checked first for a red flag (halt) and then for stop/pause (the speaker is silenced and the
+session pauses); only final transcripts carry ratings, yes/no and commands, and a final heard
+while paused is ignored except resume/finish. So a false pause on a rating clip loses the rating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice_coach.intents import RATING, RED_FLAG, PhraseBook
+
+URGENT = ("stop", "pause")
+
+
+@dataclass
+class Outcome:
+    urgent: str | None  # red_flag | stop | pause | None: what the first urgent transcript did
+    urgent_partial: bool  # it came from a partial transcript
+    urgent_at: float | None  # audio time of that transcript
+    final_text: str
+    rating: int | None
+    yes: bool
+    no: bool
+    confidence: float | None
+
+
+def urgent_of(pb: PhraseBook, text: str) -> str | None:
+    intents = pb.parse(text)
+    if intents[0].name == RED_FLAG:
+        return RED_FLAG
+    for i in intents:
+        if i.name in URGENT:
+            return i.name
+    return None
+
+
+POLICIES = ("any", "stable2", "final")
+
+
+def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
+    """What the session does with one utterance's transcripts.
+
+    policy: when an urgent intent acts. 'any' is the coach today (any partial or final);
+    'stable2' and 'final' are levers: a partial must be followed by another transcript with the
+    same urgent intent, or only final transcripts count.
+    """
+    urgent = None
+    partial = False
+    at = None
+    finals = []
+    confs = []
+    trs = [t for t in transcripts if t[0].strip()]
+    for j, (text, final, conf, t) in enumerate(trs):
+        if urgent is None and (final or policy == "any" or policy == "stable2"):
+            u = urgent_of(pb, text)
+            if u is not None and policy == "stable2" and not final:
+                nxt = trs[j + 1] if j + 1 < len(trs) else None
+                if nxt is None or urgent_of(pb, nxt[0]) != u:
+                    u = None
+                else:
+                    t = nxt[3]
+            if u is not None:
+                urgent, partial, at = u, not final, t
+        if final:
+            finals.append(text)
+            if conf is not None:
+                confs.append(conf)
+    final_text = " ".join(finals)
+    rating = yes = no = None
+    if final_text.strip():
+        intents = pb.parse(final_text)
+        names = [i.name for i in intents]
+        rating = next((i.value for i in intents if i.name == RATING), None)
+        yes, no = "yes" in names, "no" in names
+    return Outcome(urgent, partial, at, final_text, rating, bool(yes), bool(no), min(confs) if confs else None)
+
+
+def utterances(transcripts: list) -> list[list]:
+    """Split a stream's transcripts into utterances: partials up to and including a final."""
+    out, cur = [], []
+    for tr in transcripts:
+        cur.append(tr)
+        if tr[1]:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def stream_events(pb: PhraseBook, transcripts: list, policy: str = "any") -> dict:
+    """False triggers in a stream with no commands: halts, stops/pauses, ratings, yes/no."""
+    ev = {"halts": 0, "stops": 0, "ratings": 0, "yesno": 0, "examples": []}
+    for utt in utterances(transcripts):
+        o = outcome(pb, utt, policy)
+        if o.urgent == RED_FLAG:
+            ev["halts"] += 1
+        elif o.urgent in URGENT:
+            ev["stops"] += 1
+        if o.urgent is None and o.rating is not None:
+            ev["ratings"] += 1
+        if o.urgent is None and (o.yes or o.no):
+            ev["yesno"] += 1
+        if o.urgent or o.rating is not None:
+            trig = next((t[0] for t in utt if urgent_of(pb, t[0])), o.final_text)
+            ev["examples"].append(f"{o.urgent or 'rating'}: {trig!r}")
+    return ev
+
+
+# --- rates ----------------------------------------------------------------------------------
+
+
+def rate(k: int, n: int) -> dict:
+    """A proportion with its Wilson 95% interval."""
+    if n == 0:
+        return {"k": 0, "n": 0, "p": None, "lo": None, "hi": None}
+    p = k / n
+    z = 1.96
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return {"k": k, "n": n, "p": p, "lo": max(0.0, c - h), "hi": min(1.0, c + h)}
+
+
+def score_clip(o: Outcome, set_: str, truth: str, digit_value: dict) -> dict:
+    """Per-clip flags used by the summaries."""
+    silenced = o.urgent is not None
+    r = {"silenced": silenced, "stop": o.urgent in URGENT, "halt": o.urgent == RED_FLAG}
+    if set_ in ("cmd_digit", "fsdd_digit"):
+        want = digit_value[truth]
+        r["rating_ok"] = (not silenced) and o.rating == want
+        r["rating_wrong"] = (not silenced) and o.rating is not None and o.rating != want
+        r["rating_none"] = (not silenced) and o.rating is None
+    if set_ in ("yes", "no"):
+        r["yesno_ok"] = (not silenced) and (o.yes if set_ == "yes" else o.no) and not (o.yes and o.no)
+        r["yesno_wrong"] = (not silenced) and (o.no if set_ == "yes" else o.yes)
+    if set_ == "negative":
+        r["fa_urgent"] = silenced
+        r["fa_rating"] = (not silenced) and o.rating is not None
+        r["fa_yesno"] = (not silenced) and (o.yes or o.no)
+        r["fa_any"] = r["fa_urgent"] or r["fa_rating"] or r["fa_yesno"]
+    return r
+
+
+def confirmed_accuracy(rows: list[tuple[bool, bool, float | None]], p_yes: float, p_no: float, p_no_as_yes: float, threshold: float) -> dict:
+    """Rating accuracy when a rating heard with confidence below `threshold` is read back.
+
+    rows: (correct, wrong, confidence) per rating clip. The read-back is answered with a real
+    "yes" (if the rating was right) or "no" (if wrong), recognized with the measured rates of
+    the same condition: p_yes = yes heard as yes, p_no = no heard as no, p_no_as_yes = no heard
+    as yes. A rejected or unheard answer means the coach asks again; that second attempt is
+    counted as neither right nor wrong, like a rating not heard at all.
+    """
+    n = len(rows)
+    if n == 0:
+        return {"p": None, "wrong": None, "readbacks": None}
+    ok = wrong = reads = 0.0
+    for correct, bad, conf in rows:
+        if not (correct or bad):
+            continue  # nothing heard: asked again; neither right nor wrong
+        if conf is None or conf >= threshold:
+            ok += correct
+            wrong += bad
+            continue
+        reads += 1
+        if correct:
+            ok += p_yes  # otherwise the read-back fails and the coach asks again
+        else:
+            wrong += p_no_as_yes
+    return {"p": ok / n, "wrong": wrong / n, "readbacks": reads / n}

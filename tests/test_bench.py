@@ -1,0 +1,182 @@
+"""The benchmark's machinery: exact SNR mixing, the echo path model, scoring, and the report.
+
+Small and fast; no recognizer runs here (voice-coach bench is the measurement itself).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import audio as A
+from benchmarks import scoring as S
+from voice_coach.routine import load_content
+
+
+@pytest.fixture(scope="module")
+def pb():
+    return load_content(ROOT / "content").phrases
+
+
+def _word(seconds=0.5, lead=0.3, tail=0.4, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * A.SR)
+    t = np.arange(n) / A.SR
+    w = (8000 * np.sin(2 * np.pi * 220 * t) * np.hanning(n) + rng.standard_normal(n) * 300).astype(np.int16)
+    return A.pad(w, lead, tail)
+
+
+@pytest.mark.parametrize("snr", [24, 18, 12, 6, 0, -3])
+def test_noise_is_scaled_to_the_exact_snr_of_the_active_speech(snr):
+    speech = _word()
+    noise = np.random.default_rng(1).standard_normal(len(speech)) * 5000
+    scaled = A.scale_noise(speech, noise, snr)
+    measured = 10 * np.log10(A.active_power(speech) / np.mean(scaled**2))
+    assert measured == pytest.approx(snr, abs=1e-9)
+
+
+def test_active_power_ignores_the_silence_around_a_word():
+    word = _word(lead=0.0, tail=0.0)
+    assert A.active_power(A.pad(word, 2.0, 2.0)) == pytest.approx(A.active_power(word), rel=1e-9)
+
+
+def test_mix_adds_speech_and_scaled_noise_and_clean_is_untouched():
+    speech = _word()
+    noise = np.random.default_rng(2).standard_normal(len(speech)) * 3000
+    assert np.array_equal(A.mix_at_snr(speech, noise, None), speech)
+    mixed = A.mix_at_snr(speech, noise, 6).astype(np.float64)
+    expected = np.clip(speech + A.scale_noise(speech, noise, 6), -32768, 32767).astype(np.int16)
+    assert np.array_equal(mixed, expected)
+
+
+def test_noise_segments_are_reproducible_and_loop_short_noise():
+    noise = np.arange(1000, dtype=np.float64)
+    a = A.noise_segment(noise, 300, np.random.default_rng(5))
+    b = A.noise_segment(noise, 300, np.random.default_rng(5))
+    assert np.array_equal(a, b) and len(a) == 300
+    assert len(A.noise_segment(noise, 2500, np.random.default_rng(5))) == 2500
+
+
+def test_echo_path_equals_the_sample_loop_model():
+    """Vectorised copy of tests/audio_helpers.echo_path: same output on a short signal."""
+    x = (np.random.default_rng(3).standard_normal(3000) * 4000).astype(np.int16)
+    got = A.echo_path(x, delay_ms=10, gain_db=-6, seed=4)
+    # the reference model, written out sample by sample
+    rng = np.random.default_rng(4)
+    a = np.exp(-2 * np.pi * 3500 / A.SR)
+    y = np.empty(len(x))
+    acc = 0.0
+    for i, v in enumerate(x.astype(np.float64)):
+        acc = (1 - a) * v + a * acc
+        y[i] = acc
+    n = int(0.25 * A.SR)
+    t = np.arange(n) / A.SR
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / 0.2) * 0.25
+    tail[0] = 1.0
+    y = np.convolve(y, tail)[: len(x)]
+    d = int(10 * A.SR / 1000)
+    want = np.concatenate([np.zeros(d), y])[: len(x)] * 10 ** (-6 / 20)
+    assert np.max(np.abs(got - want)) < 1e-6 * np.max(np.abs(want))
+
+
+def test_word_end_finds_the_end_of_the_loud_part():
+    w = _word(seconds=0.5, lead=0.3, tail=0.4)
+    end = A.word_end(w) / A.SR
+    assert 0.6 < end <= 0.81
+
+
+def test_outcome_follows_the_session_rules(pb):
+    # a partial "shh" pauses at once; a rating is only read from the final transcript
+    o = S.outcome(pb, [["shh", False, 1.0, 0.4], ["six", True, 0.8, 0.9]])
+    assert o.urgent == "pause" and o.urgent_partial and o.urgent_at == 0.4 and o.rating == 6
+    o = S.outcome(pb, [["six", False, 1.0, 0.4], ["about a seven", True, 0.5, 0.9]])
+    assert o.urgent is None and o.rating == 7 and o.confidence == 0.5
+    assert S.outcome(pb, [["its tingling", False, 1.0, 0.3]]).urgent == "red_flag"
+    assert S.outcome(pb, [["no tingling", True, 1.0, 0.3]]).urgent is None
+
+
+def test_policies_delay_or_drop_a_lone_urgent_partial(pb):
+    trs = [["ow", False, 1.0, 0.3], ["yes", True, 1.0, 0.9]]
+    assert S.outcome(pb, trs, "any").urgent == "stop"
+    assert S.outcome(pb, trs, "stable2").urgent is None
+    assert S.outcome(pb, trs, "final").urgent is None
+    trs = [["stop", False, 1.0, 0.3], ["stop", True, 1.0, 0.7]]
+    assert S.outcome(pb, trs, "stable2").urgent_at == 0.7
+    assert S.outcome(pb, trs, "final").urgent_at == 0.7
+
+
+def test_clip_flags(pb):
+    tv = {"six": 6}
+    ok = S.score_clip(S.outcome(pb, [["six", True, 1.0, 1.0]]), "fsdd_digit", "six", tv)
+    assert ok["rating_ok"] and not ok["rating_wrong"]
+    lost = S.score_clip(S.outcome(pb, [["wait", False, 1.0, 0.5], ["six", True, 1.0, 1.0]]), "fsdd_digit", "six", tv)
+    assert not lost["rating_ok"] and lost["silenced"]
+    neg = S.score_clip(S.outcome(pb, [["three", True, 1.0, 1.0]]), "negative", "tree", tv)
+    assert neg["fa_rating"] and neg["fa_any"] and not neg["fa_urgent"]
+
+
+def test_stream_events_count_once_per_utterance(pb):
+    trs = [["ow", False, 1, 0.1], ["ow stop", False, 1, 0.2], ["stop", True, 1, 0.5],
+           ["five", True, 1, 2.0], ["numb", False, 1, 3.0], ["numb", True, 1, 3.2]]
+    ev = S.stream_events(pb, trs)
+    assert (ev["stops"], ev["ratings"], ev["halts"]) == (1, 1, 1)
+
+
+def test_rates_and_confirmation_model():
+    r = S.rate(95, 100)
+    assert r["p"] == 0.95 and r["lo"] < 0.95 < r["hi"]
+    assert S.rate(0, 0)["p"] is None
+    rows = [(True, False, 0.9), (True, False, 0.2), (False, True, 0.2), (False, False, None)]
+    x = S.confirmed_accuracy(rows, p_yes=0.5, p_no=0.9, p_no_as_yes=0.1, threshold=0.5)
+    assert x["p"] == pytest.approx((1 + 0.5) / 4)
+    assert x["wrong"] == pytest.approx(0.1 / 4)
+    assert x["readbacks"] == pytest.approx(2 / 4)
+
+
+def test_report_is_written(tmp_path, pb):
+    from benchmarks.report import summarize, write_report
+
+    recs = []
+    for snr in (None, 6):
+        recs += [
+            {"variant": "default", "set": "stop", "truth": "stop", "snr": snr, "transcripts": [["stop", False, 1, 0.5]], "cpu": 0.01, "audio_s": 1.8},
+            {"variant": "default", "set": "fsdd_digit", "truth": "six", "snr": snr, "transcripts": [["six", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
+            {"variant": "default", "set": "negative", "truth": "tree", "snr": snr, "transcripts": [["three", True, 0.4, 1.2]], "cpu": 0.01, "audio_s": 1.8},
+            {"variant": "default", "set": "yes", "truth": "yes", "snr": snr, "transcripts": [["yes", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
+            {"variant": "default", "set": "no", "truth": "no", "snr": snr, "transcripts": [["no", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
+            {"variant": "default", "set": "red_flag", "truth": "numb", "text": "I feel numb", "voice": "en-us", "wpm": 170, "snr": snr,
+             "transcripts": [["numb", False, 1, 0.6]], "cpu": 0.01, "audio_s": 1.8},
+        ]
+    recs.append({"variant": "default", "set": "coach_aec", "source": "coach", "lines": ["x"], "aec": True, "audio_s": 600.0, "cpu": 6.0,
+                 "transcripts": [["shh", False, 1, 3.0], ["", True, 0.1, 3.5]]})
+    summary = summarize(recs, pb, [])
+    acc = summary["accuracy"]["default"]
+    assert acc["clean"]["stop_silenced"]["p"] == 1.0 and acc["6 dB"]["rating"]["p"] == 1.0
+    assert acc["clean"]["neg_fa_any"]["p"] == 1.0
+    assert summary["streams"]["coach_aec"]["stops"] == 1
+    assert summary["streams"]["coach_aec"]["per_hour"]["stops"] == pytest.approx(6.0)
+    meta = {"quick": True, "date": "today", "machine": "test", "engines": {"pocketsphinx": "available"}, "wall_s": 1.0,
+            "recognition_wall_s": 1.0, "shared": "x", "sizes": {"stop": 1}, "coach_lines": 1}
+    latency = {"trials": 2, "detected": 2, "rows": [{"latency": 0.2}, {"latency": 0.25}], "latency": {"median": 0.22, "p95": 0.25, "min": 0.2, "max": 0.25},
+               "session": {"maxrss_mb": 100.0, "cpu": 1.0, "mic_dropped": 0, "overflows": 0, "underflows": 0}}
+    write_report(tmp_path, meta, summary, latency, {"runs": [1.0], "median": 1.0})
+    md = (tmp_path / "results.md").read_text()
+    assert "| stop recall, clean | >= 99% | 100.0% (1/1) | **met** |" in md
+    assert "SYNTHETIC" in md and "**NOT met**" in md  # the coach's "shh" is 6 false stops an hour
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert {t["what"] for t in doc["targets"]} >= {"stop recall, clean", "peak RSS of a listening session"}
+    assert (tmp_path / "accuracy_vs_snr.png").stat().st_size < 200_000
+
+
+def test_shared_dir_can_be_overridden(monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICE_COACH_SHARED", str(tmp_path))
+    assert A.shared_dir() == tmp_path
+    monkeypatch.delenv("VOICE_COACH_SHARED")
+    assert A.shared_dir().name == "shared"
