@@ -155,15 +155,7 @@ def run_task(task: dict) -> list[dict]:
     results = []
     for item in task["items"]:
         if task["kind"] == "clip":
-            speech = pad(load_item(item), LEAD_S, TAIL_S)
-            seed = item["seed"]
-            x = speech.astype(np.float64) + floor_noise(len(speech), seed)
-            if item.get("snr") is not None:
-                rng = np.random.default_rng(seed)
-                n = noise_segment(_noise(item["noise"]), len(speech), rng)
-                pcm = _mix_active(speech, x, n, item["snr"])
-            else:
-                pcm = np.clip(x, -32768, 32767).astype(np.int16)
+            pcm = clip_audio(item)
             echo = _front_end(task["variant"])
             trs, cpu = stream(rec, pcm, echo=echo)
         else:
@@ -174,6 +166,18 @@ def run_task(task: dict) -> list[dict]:
         results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"],
                         "transcripts": trs, "cpu": cpu, "audio_s": len(pcm) / SR})
     return results
+
+
+def clip_audio(item: dict) -> np.ndarray:
+    """The microphone signal of a clip item: padded, a noise floor, and noise at the item's SNR."""
+    speech = pad(load_item(item), LEAD_S, TAIL_S)
+    seed = item["seed"]
+    x = speech.astype(np.float64) + floor_noise(len(speech), seed)
+    if item.get("snr") is None:
+        return np.clip(x, -32768, 32767).astype(np.int16)
+    rng = np.random.default_rng(seed)
+    n = noise_segment(_noise(item["noise"]), len(speech), rng)
+    return _mix_active(speech, x, n, item["snr"])
 
 
 def _mix_active(speech: np.ndarray, x: np.ndarray, noise: np.ndarray, snr: float) -> np.ndarray:

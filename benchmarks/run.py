@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import platform
 import sys
 import time
@@ -151,6 +152,7 @@ def main(content_dir: Path, out: Path, quick: bool, log=print) -> int:
     from voice_coach.routine import load_content
 
     t_all = time.monotonic()
+    load0 = os.getloadavg()[0]
     repo = Path(__file__).resolve().parents[1]
     shared = A.shared_dir()
     if not (shared / "speech" / "commands").is_dir():
@@ -202,6 +204,7 @@ def main(content_dir: Path, out: Path, quick: bool, log=print) -> int:
         "shared": str(shared),
         "sizes": {k: len(v) for k, v in sets.items()},
         "coach_lines": len(coach_lines(content_dir)),
+        "load": [load0, os.getloadavg()[0]],
     }
     write_report(out, meta, summary, latency, startup)
     log(f"bench: wrote {out}/results.md in {time.monotonic() - t_all:.0f} s")
