@@ -35,49 +35,42 @@ _state: dict = {}
 
 
 def build_recognizer(variant: str, phrasebook):
-    """The recognizer a variant names. 'default' is exactly what the coach uses."""
+    """The recognizer a variant names. 'default' is exactly what the coach uses.
+
+    Other variants are prototypes of proposed recognizer changes, applied from outside and
+    combined with '+': `thr:S,W` rejection thresholds (stop words, other words); `mindur:N` a
+    grammar word shorter than N frames (10 ms) is rejected like a low-ratio word; `drop:a,b` the
+    phrases a and b are left out of the grammar (the phrase book still parses them);
+    `nobestpath` the grammar decoder without lattice bestpath rescoring, so finals come from
+    the same search as partials. `ns` (noise suppression) is a front end, see _front_end.
+    """
     from voice_coach.recognizers import make_recognizer
 
-    if variant == "default" or variant.startswith(("ns", "confirm")):
-        return make_recognizer("pocketsphinx", None, phrasebook)
-    if variant.startswith("thr:"):
-        # thr:<stop>,<word>  rejection thresholds of the PocketSphinx adapter
-        from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
+    rec = make_recognizer("pocketsphinx", None, phrasebook)
+    vocabulary = phrasebook.vocabulary()
+    for part in variant.split("+"):
+        kind, _, arg = part.partition(":")
+        if kind in ("default", "ns", "confirm"):
+            continue
+        if kind == "thr":
+            rec.stop_threshold, rec.word_threshold = (float(v) for v in arg.split(","))
+        elif kind == "drop":
+            drop = set(arg.split(","))
+            vocabulary = [p for p in vocabulary if p not in drop]
+            rec.set_vocabulary(vocabulary)
+        elif kind == "mindur":
+            _min_duration(rec, int(arg))
+        elif kind == "nobestpath":
+            import pocketsphinx
 
-        s, w = (float(v) for v in variant[4:].split(","))
-        stop_words = {p.spoken() for p in phrasebook.intents["stop"]}
-        rec = PocketSphinxRecognizer(
-            stop_words={x for p in stop_words for x in p.split()} & {"stop", "enough", "ouch", "ow"},
-            stop_threshold=s,
-            word_threshold=w,
-        )
-        rec.set_vocabulary(phrasebook.vocabulary())
-        return rec
-    if variant.startswith(("mindur:", "drop:")):
-        # Prototypes of proposed recognizer changes, applied from outside:
-        #   mindur:N  a grammar word shorter than N frames (10 ms) is rejected like a low-ratio word;
-        #   drop:a,b  the phrases a and b are left out of the grammar (the phrase book still parses them).
-        rec = make_recognizer("pocketsphinx", None, phrasebook)
-        for part in variant.split("+"):
-            kind, _, arg = part.partition(":")
-            if kind == "drop":
-                drop = set(arg.split(","))
-                rec.set_vocabulary([p for p in phrasebook.vocabulary() if p not in drop])
-            elif kind == "mindur":
-                _min_duration(rec, int(arg))
-        return rec
-    if variant == "nobestpath":
-        # PocketSphinx with bestpath off in the grammar decoder (prototype of a proposed change).
-        import pocketsphinx
-
-        rec = make_recognizer("pocketsphinx", None, phrasebook)
-        model = Path(pocketsphinx.get_model_path()) / "en-us"
-        rec._grammar = pocketsphinx.Decoder(
-            hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), lm=None, loglevel="FATAL", bestpath=False
-        )
-        rec.set_vocabulary(phrasebook.vocabulary())
-        return rec
-    raise ValueError(f"unknown variant {variant!r}")
+            model = Path(pocketsphinx.get_model_path()) / "en-us"
+            rec._grammar = pocketsphinx.Decoder(
+                hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"), lm=None, loglevel="FATAL", bestpath=False
+            )
+            rec.set_vocabulary(vocabulary)
+        else:
+            raise ValueError(f"unknown variant {variant!r}")
+    return rec
 
 
 def _min_duration(rec, frames: int) -> None:
