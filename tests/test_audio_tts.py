@@ -90,7 +90,7 @@ def test_missing_espeak_names_the_fix(monkeypatch):
 
 @needs_espeak
 def test_real_pyttsx3_renders_several_lines_with_rate_and_volume():
-    s = Pyttsx3Synthesizer(voice="en-us", rate=150, volume=0.5)
+    s = Pyttsx3Synthesizer(voice="en-us", rate=150, volume=0.5, timeout=30)  # generous: CI machines are loaded
     assert isinstance(s, Synthesizer)
     lines = ["Press gently.", "If you feel numbness or tingling, say stop.", "Breathe out slowly."]
     outs = [s.synthesize(t) for t in lines]
@@ -98,9 +98,9 @@ def test_real_pyttsx3_renders_several_lines_with_rate_and_volume():
         assert a.dtype == np.int16 and a.ndim == 1
         assert 0.3 * len(t) / 15 < len(a) / SAMPLE_RATE < 3 * len(t) / 15 + 1  # ~15 chars/s at 150 wpm
         assert np.abs(a).max() > 1000
-    loud = Pyttsx3Synthesizer(voice="en-us", rate=150, volume=1.0).synthesize(lines[0])
+    loud = Pyttsx3Synthesizer(voice="en-us", rate=150, volume=1.0, timeout=30).synthesize(lines[0])
     assert np.abs(loud).max() > 1.4 * np.abs(outs[0]).max()  # volume is applied
-    fast = Pyttsx3Synthesizer(voice="en-us", rate=300).synthesize(lines[1])
+    fast = Pyttsx3Synthesizer(voice="en-us", rate=300, timeout=30).synthesize(lines[1])
     assert len(fast) < 0.85 * len(outs[1])  # rate is applied (pauses do not shrink)
     assert s.hangs == 0
     s.close()

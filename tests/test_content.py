@@ -38,7 +38,8 @@ BROKEN = [
     ("phrases.toml", "ten = 10 }", "ten = 11 }", "ratings.numbers.ten", "between 0 and 10"),
     ("phrases.toml", "ten = 10 }", "dix = 10 }", None, None),
     ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
-    ("phrases.toml", '"electric",\n]', "]", "red_flags.tingling", "no whole word in grammar.words"),
+    ("phrases.toml", '"electric", "needles", "needle",', "", "red_flags.tingling", "no whole word in grammar.words"),
+    ("phrases.toml", "fuzzy_min_length = 7", "fuzzy_min_length = 2", "red_flags.fuzzy_min_length", "between 4 and 20"),
     ("phrases.toml", "max_gap = 3", "max_gap = 9", "negation.max_gap", "between 0 and 5"),
     ("phrases.toml", 'tingling = [\n    "tingl*"', 'tingling = [\n    "*"', "red_flags.tingling[0]", "has no words"),
 ]

@@ -37,6 +37,9 @@ def test_ratings(content, text, value):
         # Not a denial: the negator is too far away, or comes with other words.
         ("no, it's tingling", "tingling"), ("not numb but tingling", "tingling"),
         ("no more tingling", "tingling"), ("I said stop, it's sharp", "sharp_pain"),
+        # Recognizer near misses, one letter off a red-flag word.
+        ("Dingling.", "tingling"), ("it's fingling", "tingling"), ("numbnes", "numbness"),
+        ("pin and needle", "tingling"), ("Bins and needles.", "tingling"), ("radiatin", "radiating"),
     ],
 )
 def test_red_flags(content, text, kind):
@@ -104,3 +107,13 @@ def test_vocabulary_covers_every_phrase(content):
 def test_vocabulary_has_only_whole_words(content):
     assert not [p for p in content.phrases.vocabulary() if "*" in p]
     assert "tingl" not in content.phrases.vocabulary()
+
+
+@pytest.mark.parametrize("text", ["mingle", "single", "setting", "shouting loudly"])
+def test_near_misses_need_one_edit_to_a_long_red_flag_word(content, text):
+    kinds = [i for i in content.phrases.parse(text) if i.name == "red_flag"]
+    assert (kinds != []) == (text == "shouting loudly")  # "shouting" is one edit from "shooting": halts
+
+
+def test_not_before_a_near_miss_still_denies(content):
+    assert content.phrases.parse("no dingling")[0].name != "red_flag"

@@ -30,9 +30,16 @@ def test_scripted_recognizer_emits_at_offsets():
     assert r.flush() == [Transcript("seven", True, 1.0)]
 
 
-def test_default_engine_is_pocketsphinx_without_vosk_model(tmp_path, phrasebook):
+def test_default_engine_is_whisper_without_vosk_model(tmp_path, phrasebook):
     rec = make_recognizer(None, None, phrasebook, models_dir=tmp_path)
-    assert rec.name == "pocketsphinx"
+    assert rec.name == "whisper"
+
+
+def test_default_engine_falls_back_to_pocketsphinx_without_whisper(tmp_path, phrasebook, monkeypatch):
+    from voice_coach.recognizers import whisper_engine
+
+    monkeypatch.setattr(whisper_engine, "available", lambda: False)
+    assert make_recognizer(None, None, phrasebook, models_dir=tmp_path).name == "pocketsphinx"
 
 
 def test_english_vosk_model_detection(tmp_path):
@@ -74,7 +81,7 @@ def test_vosk_broken_model_names_the_fix(tmp_path, phrasebook):
 
 def test_unknown_engine(phrasebook):
     with pytest.raises(UserError):
-        make_recognizer("whisper", None, phrasebook)
+        make_recognizer("deepspeech", None, phrasebook)
 
 
 def test_pocketsphinx_vocabulary_handles_oov(phrasebook):

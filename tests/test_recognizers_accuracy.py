@@ -1,7 +1,10 @@
-"""The issue's bar on real recordings (Speech Commands): stop recall and negative false accepts.
+"""Real recordings (Speech Commands): stop recall and false accepts on other words.
 
-Runs the real default engine (PocketSphinx) through the same streaming path as `voice-coach hear`
-over ALL stop clips and ALL negative-word clips, two worker processes with a warm recognizer each.
+Runs the real default engine (Whisper tiny.en) through the same streaming path as `voice-coach
+hear` over ALL stop clips and ALL negative-word clips, two worker processes with a warm recognizer
+each. Two kinds of check: floors just under what the engine measures today, so a regression fails;
+and the issue's bar, which no engine available here meets yet (strict xfail: it fails loudly the
+day an engine passes it, so the mark gets removed).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = Path("/work/shared/speech/commands")
+COMMANDS = Path(__file__).resolve().parents[1].parent / "shared" / "speech" / "commands"
 NEGATIVES = ("go up down left right on off bed bird cat dog happy house marvin sheila tree wow").split()
 BAD = {"stop", "red_flag", "rating", "yes", "no"}
 STOP_RECALL_BAR = 0.98
 NEGATIVE_FA_BAR = 0.01
+# Measured with Whisper tiny.en here: stop recall 0.915, negative false accepts 0.010.
+STOP_RECALL_FLOOR = 0.88
+NEGATIVE_FA_CEILING = 0.02
 
 _worker = None
 
@@ -28,7 +34,7 @@ def _init():
     from voice_coach.recognizers import make_recognizer
 
     pb = load_phrasebook(default_content_dir() / "phrases.toml")
-    _worker = (pb, make_recognizer("pocketsphinx", None, pb))
+    _worker = (pb, make_recognizer(None, None, pb))
 
 
 def _hear(path: str) -> tuple[str, str]:
@@ -48,15 +54,8 @@ def measure(words) -> dict[str, Counter]:
     return by_word
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
-@pytest.mark.xfail(
-    strict=True,
-    reason="PocketSphinx's en-us model misses the bar on these clips (measured: stop recall ~0.66, "
-    "negative false accepts ~26%); remove this mark once an engine meets it",
-)
-def test_stop_recall_and_negative_false_accepts():
+@pytest.fixture(scope="module")
+def rates():
     by_word = measure(["stop", *NEGATIVES])
     stop = by_word["stop"]
     recall = stop["stop"] / sum(stop.values())
@@ -69,5 +68,32 @@ def test_stop_recall_and_negative_false_accepts():
     fa = sum(bad.values()) / neg_total
     print(f"stop recall {recall:.3f} ({stop['stop']}/{sum(stop.values())}); "
           f"negative false accepts {fa:.3f} ({sum(bad.values())}/{neg_total}): {bad.most_common(12)}")
+    return recall, fa, bad
+
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),
+    pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available"),
+]
+
+
+def test_stop_recall_does_not_regress(rates):
+    recall, _, _ = rates
+    assert recall >= STOP_RECALL_FLOOR, f"stop recall {recall:.3f} < {STOP_RECALL_FLOOR}"
+
+
+def test_negative_words_rarely_become_commands(rates):
+    _, fa, bad = rates
+    assert fa <= NEGATIVE_FA_CEILING, f"negative false-accept rate {fa:.3f} > {NEGATIVE_FA_CEILING}: {bad.most_common(8)}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no engine available here meets the issue's bar: Whisper tiny.en measures stop recall 0.915 "
+    "(PocketSphinx ~0.57-0.66); remove this mark once an engine meets it",
+)
+def test_issue_bar(rates):
+    recall, fa, bad = rates
     assert recall >= STOP_RECALL_BAR, f"stop recall {recall:.3f} < {STOP_RECALL_BAR}"
     assert fa <= NEGATIVE_FA_BAR, f"negative false-accept rate {fa:.3f} > {NEGATIVE_FA_BAR}: {bad.most_common(8)}"

@@ -35,9 +35,9 @@ class Reply:
 # Replies in order. One knot softens; the second ends in a red flag during its hold.
 SCRIPT = [
     Reply("ready"), Reply("no"), Reply("no"), Reply("no"), Reply("no"), Reply("no"), Reply("ready"),
-    Reply("found it"), Reply("left shoulder blade"), Reply("eight"), Reply("six"),
+    Reply("I found it"), Reply("left shoulder blade"), Reply("eight"), Reply("six"),
     Reply("softened", in_hold_at=35.0), Reply("yes"),
-    Reply("next knot"), Reply("found it"), Reply("lower right back"), Reply("seven"),
+    Reply("next knot"), Reply("I found it"), Reply("lower right back"), Reply("five"),
     Reply("it's tingling", in_hold_at=20.0),
 ]
 
@@ -111,13 +111,19 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     script = list(SCRIPT)
     hold_started: float | None = None
     quiet_since = 0.0
+    last_reply: Reply | None = None
+    retries = 0
 
     def stamp() -> str:
         return f"[{clock.now():7.2f}]"
 
     def apply(actions) -> None:
-        nonlocal hold_started
+        nonlocal hold_started, retries
         for a in actions:
+            if isinstance(a, Say) and a.key in ("control.not_understood", "control.help") and last_reply and retries < 2:
+                # Misheard: say it again, as a person would.
+                retries += 1
+                script.insert(0, last_reply)
             if isinstance(a, CancelSpeech):
                 if speaker.busy:
                     print(f"{stamp()} (coach silenced mid-sentence)", file=out)
@@ -144,8 +150,7 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
             mic.add(chunk)
             for tr in recognizer.accept(chunk):
                 if tr.text.strip():
-                    if tr.final:
-                        print(f"{stamp()} heard: {tr.text!r}", file=out)
+                    print(f"{stamp()} heard{'' if tr.final else ' (partial)'}: {tr.text!r}", file=out)
                     apply(driver.feed(Heard(tr.text, tr.final)))
             clock.advance(CHUNK / SAMPLE_RATE)
             apply(driver.feed(Tick()))
@@ -155,15 +160,24 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
                 quiet_since = clock.now()
                 continue
             if not script:
-                if driver.session.awaiting_answer and clock.now() - quiet_since > 2.0:
+                if (driver.session.awaiting_answer or driver.session.paused) and clock.now() - quiet_since > 2.0:
                     apply(driver.feed(InputEnded()))
                 continue
+            if driver.session.paused and (not script or script[0].text != "resume"):
+                script.insert(0, Reply("resume"))  # paused by a mishearing: a person would say resume
             nxt = script[0]
             due = (
                 hold_started is not None and nxt.in_hold_at is not None and clock.now() - hold_started >= nxt.in_hold_at
-            ) or (nxt.in_hold_at is None and driver.session.awaiting_answer and clock.now() - quiet_since >= REPLY_GAP_SECONDS)
+            ) or (
+                nxt.in_hold_at is None
+                and (driver.session.awaiting_answer or driver.session.paused)
+                and clock.now() - quiet_since >= REPLY_GAP_SECONDS
+            )
             if due:
                 script.pop(0)
+                if nxt is not last_reply:
+                    retries = 0
+                last_reply = nxt
                 print(f"{stamp()} recipient says: {nxt.text!r}", file=out)
                 recipient.say(recipient_voice.synthesize(nxt.text))
         for tr in recognizer.flush():

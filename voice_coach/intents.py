@@ -81,6 +81,8 @@ def _word_matches(pattern: str, token: str) -> bool:
 @dataclass
 class PhraseBook:
     red_flags: dict[str, list[Pattern]]
+    fuzzy: dict[str, str]  # whole red-flag word -> kind, for near misses
+    fuzzy_min_length: int
     negators: frozenset[str]
     fillers: frozenset[str]
     max_gap: int
@@ -120,6 +122,11 @@ class PhraseBook:
             for p in patterns:
                 for start in p.find(tokens):
                     if not self._negated(tokens, start):
+                        return kind
+        for i, t in enumerate(tokens):
+            if len(t) >= self.fuzzy_min_length:
+                for word, kind in self.fuzzy.items():
+                    if _one_edit_apart(t, word) and not self._negated(tokens, i):
                         return kind
         return None
 
@@ -176,6 +183,18 @@ class PhraseBook:
         return sorted(set(phrases))
 
 
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True if a and b differ by exactly one substitution, insertion or deletion."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
 def _remove(tokens: list[str], patterns: list[Pattern]) -> list[str]:
     tokens = list(tokens)
     for p in patterns:
@@ -190,7 +209,8 @@ def load_phrasebook(path: Path) -> PhraseBook:
     c = Checker(path)
     c.table(data, "", {"red_flags", "negation", "intents", "ratings", "grammar", "locations"})
 
-    red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling"})
+    red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling", "fuzzy_min_length"})
+    fuzzy_min_length = int(c.number(red, "red_flags", "fuzzy_min_length", 4, 20))
     red_flags = {k: _patterns(c, red, "red_flags", k) for k in ("sharp_pain", "radiating", "numbness", "tingling")}
 
     neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap"})
@@ -215,6 +235,11 @@ def load_phrasebook(path: Path) -> PhraseBook:
 
     gram = c.table(data["grammar"], "grammar", {"words"})
     grammar_words = [w.lower() for w in c.text_list(gram, "grammar", "words")]
+    fuzzy = {}
+    for w in grammar_words:
+        for kind, patterns in red_flags.items():
+            if len(w) >= fuzzy_min_length and any(p.find([w]) for p in patterns if len(p.words) == 1):
+                fuzzy.setdefault(w, kind)
     for section, table in (("red_flags", red_flags), ("intents", intents)):
         for name, patterns in table.items():
             for p in patterns:
@@ -225,6 +250,8 @@ def load_phrasebook(path: Path) -> PhraseBook:
     loc = c.table(data["locations"], "locations", {"sides", "levels", "areas"})
     return PhraseBook(
         red_flags=red_flags,
+        fuzzy=fuzzy,
+        fuzzy_min_length=fuzzy_min_length,
         negators=negators,
         fillers=fillers,
         max_gap=max_gap,

