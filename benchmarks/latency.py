@@ -9,7 +9,9 @@ loudest) as written into the mic FIFO, to the arrival at the speaker FIFO's read
 20 ms block after the last audible one. The child logs when the urgent transcript arrived and
 the capture time of the chunk it came from, so the total splits into
   mic + recognizer (word end -> capture of the chunk that produced the urgent partial),
-  listener lag (capture -> the listener's silence_now call: queueing and compute),
+  listener lag (capture -> the listener's silence_now call: queueing and compute; with Whisper
+               this is the decode of the utterance, which starts once the endpointer's ~0.3 s
+               window of silence has closed it or a 1 s partial is due),
   speaker path (silence_now -> silence at the reader: PortAudio buffer + 4 KB FIFO + pacing).
 """
 
@@ -96,7 +98,7 @@ def _last_loud_end(pcm: np.ndarray, marks: list[tuple[float, int]], quiet_after:
     return next((t for t, b in marks if b >= byte), None)
 
 
-def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: int, engine: str = "pocketsphinx", aec: bool = True, seed: int = 3, log=print) -> dict:
+def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: int, engine: str = "whisper", aec: bool = True, seed: int = 3, log=print) -> dict:
     clips = sorted((shared / "speech" / "commands" / "stop").glob("*.wav"))
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(clips))
@@ -188,8 +190,8 @@ def _drain_events(child: Child) -> None:
         pass
 
 
-def measure_startup(repo: Path, runs: int = 3, log=print) -> dict:
-    """`voice-coach run` on the rig's devices: process start to the first audible sample at the speaker."""
+def measure_startup(repo: Path, runs: int = 3, log=print, engine: str | None = None) -> dict:
+    """`voice-coach run [--engine E]` on the rig's devices: process start to the first audible sample at the speaker."""
     times = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="vc_bench_start_") as tmp:
@@ -197,7 +199,7 @@ def measure_startup(repo: Path, runs: int = 3, log=print) -> dict:
             rig.start()
             t0 = time.monotonic()
             p = subprocess.Popen(
-                [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk"],
+                [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk"] + (["--engine", engine] if engine else []),
                 cwd=str(repo), env=rig.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
             )
             first = None
@@ -224,4 +226,5 @@ if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N
     repo = Path(__file__).resolve().parents[1]
     from benchmarks.audio import shared_dir
 
-    print(json.dumps({k: v for k, v in measure_stop_latency(repo, repo / "content", shared_dir(), int(sys.argv[1])).items() if k != "rows"}, indent=1))
+    engine = sys.argv[2] if len(sys.argv) > 2 else "whisper"
+    print(json.dumps({k: v for k, v in measure_stop_latency(repo, repo / "content", shared_dir(), int(sys.argv[1]), engine=engine).items() if k != "rows"}, indent=1))

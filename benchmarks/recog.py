@@ -5,6 +5,7 @@ A worker builds its recognizer once (`variant` names how) and then takes tasks:
   streamed in 20 ms chunks through `accept` (as the live listener does), then `flush`;
 - "stream": a long signal (read sentences, music, the coach's own speech through an echo path),
   optionally cleaned by the EchoCanceller with the coach's audio as reference.
+The engine is the task's "engine" (default "whisper", the coach's default; "pocketsphinx" the fallback).
 Each returns every transcript (partial and final) with its audio time, and the CPU time spent.
 """
 
@@ -34,8 +35,12 @@ _state: dict = {}
 # --- recognizer variants (levers) -----------------------------------------------------------
 
 
-def build_recognizer(variant: str, phrasebook):
-    """The recognizer a variant names. 'default' is exactly what the coach uses.
+def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
+    """The recognizer of `engine` that a variant names. 'default' is exactly what the coach uses.
+
+    engine "whisper" (the coach's default) is built with one decoder thread, WhisperRecognizer(threads=1),
+    because the bench runs two worker processes on two cores; "pocketsphinx" is the light fallback.
+    The levers below are PocketSphinx prototypes; Whisper takes only 'default' and 'ns'.
 
     Other variants are prototypes of proposed recognizer changes, applied from outside and
     combined with '+': `thr:S,W` rejection thresholds (stop words, other words); `mindur:N` a
@@ -46,8 +51,16 @@ def build_recognizer(variant: str, phrasebook):
     """
     from voice_coach.recognizers import make_recognizer
 
-    rec = make_recognizer("pocketsphinx", None, phrasebook)
     vocabulary = phrasebook.vocabulary()
+    if engine == "whisper":
+        if any(part.partition(":")[0] not in ("default", "ns") for part in variant.split("+")):
+            raise ValueError(f"variant {variant!r} is a PocketSphinx lever; whisper takes only 'default' and 'ns'")
+        from voice_coach.recognizers.whisper_engine import WhisperRecognizer
+
+        rec = WhisperRecognizer(threads=1)
+        rec.set_vocabulary(vocabulary)
+        return rec
+    rec = make_recognizer(engine, None, phrasebook)
     for part in variant.split("+"):
         kind, _, arg = part.partition(":")
         if kind in ("default", "ns", "confirm"):
@@ -85,13 +98,13 @@ def _min_duration(rec, frames: int) -> None:
     rec._gated_text = gate
 
 
-def _worker_state(variant: str, content_dir: str):
-    key = (variant, content_dir)
+def _worker_state(variant: str, content_dir: str, engine: str = "whisper"):
+    key = (engine, variant, content_dir)
     if key not in _state:
         from voice_coach.routine import load_content
 
         content = load_content(Path(content_dir))
-        _state[key] = build_recognizer(variant, content.phrases)
+        _state[key] = build_recognizer(variant, content.phrases, engine)
     return _state[key]
 
 
@@ -144,7 +157,8 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tu
 
 def run_task(task: dict) -> list[dict]:
     """Worker entry point: a batch of items of one kind and variant."""
-    rec = _worker_state(task["variant"], task["content_dir"])
+    engine = task.get("engine", "whisper")
+    rec = _worker_state(task["variant"], task["content_dir"], engine)
     results = []
     for item in task["items"]:
         if task["kind"] == "clip":
@@ -153,10 +167,10 @@ def run_task(task: dict) -> list[dict]:
             trs, cpu = stream(rec, pcm, echo=echo)
         else:
             pcm, ref = _stream_audio(item)
-            echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] == "file")
+            echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] in ("file", "silence"))
             trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None)
             item = {**item, "aec": echo is not None}
-        results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"],
+        results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"], "engine": engine,
                         "transcripts": trs, "cpu": cpu, "audio_s": len(pcm) / SR})
     return results
 
@@ -197,6 +211,9 @@ def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None]:
     """The mic signal of a stream item and the speaker reference (coach speech only)."""
     from benchmarks.audio import echo_path
 
+    if item["source"] == "silence":  # a quiet room: only the -60 dBFS floor
+        n = int(item["seconds"] * SR)
+        return np.clip(floor_noise(n, item["seed"], db=-60), -32768, 32767).astype(np.int16), None
     if item["source"] == "file":
         x = read_wav(item["path"]).astype(np.float64)
         if item.get("gain_db"):

