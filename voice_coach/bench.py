@@ -1,5 +1,12 @@
 """`voice-coach bench`: recognition accuracy on real speech, false triggers, stop latency and cost.
 
+Every available engine is measured, the default (Whisper tiny.en) first: the targets are judged on
+it, PocketSphinx (the light fallback) is shown beside it. Environment knobs: VOICE_COACH_BENCH_ENGINES
+(comma-separated engines to measure), VOICE_COACH_BENCH_REUSE (engines whose figures are taken from
+the existing results.json in --out), VOICE_COACH_BENCH_CACHE (a folder where finished phases and
+recognition batches are kept, so an interrupted run resumes), VOICE_COACH_BENCH_ONLY_DONE (report on
+the batches already in that cache, run no more).
+
 The benchmark code lives in the repository's `benchmarks/` package (it needs the recordings in
 ../shared and the ALSA rig, neither of which ships with the coach); this is its entry point.
 """
