@@ -296,3 +296,105 @@ def _has_libasound() -> bool:
     import ctypes.util
 
     return ctypes.util.find_library("asound") is not None
+
+
+class LiveMic:
+    """A microphone that never stops: 20 ms blocks at real time into the rig's mic FIFO.
+
+    Silence unless `say()` queued speech; `stall()` stops writing (the FIFO stays open), like a
+    mic whose driver hung. With `echo_from`, what the rig's speaker played comes back into the
+    mic through `echo_path`-like filtering, as in a room. Blocks of exactly one MicSource block
+    arrive intact (a shorter block would be padded by the ALSA file plugin).
+    """
+
+    BLOCK_MS = 20
+
+    def __init__(self, rig: "AlsaRig", *, echo_from: "AlsaRig | None" = None, echo_gain_db: float = -6, echo_delay_ms: int = 60, noise_db: float = -60):
+        self.rig = rig
+        self.block = SR * self.BLOCK_MS // 1000
+        self._queue: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._stalled = threading.Event()
+        self._stop = threading.Event()
+        self.said_at: list[tuple[float, float]] = []  # (start, end) monotonic of each utterance
+        self.echo_from = echo_from
+        self.echo_gain = 10 ** (echo_gain_db / 20)
+        self.echo_delay = SR * echo_delay_ms // 1000
+        self.noise = 32768 * 10 ** (noise_db / 20)
+        self._lp = 0.0
+        fl = fcntl.fcntl(rig._mic_fd, fcntl.F_GETFL)
+        fcntl.fcntl(rig._mic_fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)  # a full pipe drops audio, as a real mic would
+        # ...but only after a real hiccup: 1 s of room, as a sound card's buffer would have.
+        fcntl.fcntl(rig._mic_fd, F_SETPIPE_SZ, 65536)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def say(self, pcm: np.ndarray) -> None:
+        with self._lock:
+            self._queue.append(np.asarray(pcm, dtype=np.int16))
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._queue)
+
+    def stall(self) -> None:
+        self._stalled.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _speech_block(self, now: float) -> np.ndarray:
+        out = np.zeros(self.block, dtype=np.float64)
+        filled = 0
+        with self._lock:
+            while self._queue and filled < self.block:
+                cur = self._queue[0]
+                n = min(self.block - filled, len(cur))
+                out[filled : filled + n] = cur[:n]
+                if n == len(cur):
+                    self._queue.pop(0)
+                    self.said_at.append((now, now + (filled + n) / SR))
+                else:
+                    self._queue[0] = cur[n:]
+                filled += n
+        return out
+
+    def _echo_block(self) -> np.ndarray:
+        src = self.echo_from
+        if src is None:
+            return np.zeros(self.block)
+        played = np.frombuffer(bytes(src.received[-(2 * (self.block + self.echo_delay)) :]), dtype="<i2")
+        if len(played) < self.block + self.echo_delay:
+            return np.zeros(self.block)
+        seg = played[: self.block].astype(np.float64)
+        a = np.exp(-2 * np.pi * 3500 / SR)  # a small speaker rolls off the highs
+        y = np.empty_like(seg)
+        for i, v in enumerate(seg):
+            self._lp = (1 - a) * v + a * self._lp
+            y[i] = self._lp
+        return y * self.echo_gain
+
+    def _run(self) -> None:
+        rng = np.random.default_rng(7)
+        t0 = time.monotonic()
+        k = 0
+        while not self._stop.is_set():
+            k += 1
+            due = t0 + k * self.BLOCK_MS / 1000
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if self._stalled.is_set():
+                continue
+            now = time.monotonic()
+            x = self._speech_block(now) + self._echo_block() + rng.standard_normal(self.block) * self.noise
+            data = np.clip(x, -32768, 32767).astype("<i2").tobytes()
+            try:
+                os.write(self.rig._mic_fd, data)
+            except BlockingIOError:
+                self.dropped += 1
+            except OSError:
+                return

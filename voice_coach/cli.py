@@ -61,6 +61,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", default=None, help="pyttsx3 voice id or name")
     p.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute")
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
+    p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ Three threads at the edge, the pure session in the middle:
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -267,7 +268,14 @@ def run_live(content_dir: Path, args: Namespace) -> int:
         return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
     out = sys.stderr if args.events == "-" else sys.stdout
     loop = build_live_loop(content, args, MonotonicClock(args.speed), out=out)
-    return loop.run()
+    code = loop.run()
+    if loop.listener.faulted_since is not None:
+        # PortAudio's shutdown hangs while its thread is stuck in a dead device's read(); every
+        # event is already journaled and flushed, so leave without it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> CoachLoop:
@@ -282,11 +290,12 @@ def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> C
 
     recognizer = make_recognizer(args.engine, args.model, content.phrases)
     synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
-    try:
-        echo = EchoCanceller()
-    except UserError as e:
-        print(f"voice-coach: warning: {e.message}; the coach will not hear you while it speaks", file=sys.stderr)
-        echo = None
+    echo = None
+    if not getattr(args, "no_echo_cancel", False):
+        try:
+            echo = EchoCanceller()
+        except UserError as e:
+            print(f"voice-coach: warning: {e.message}; the coach may hear itself while it speaks", file=sys.stderr)
     sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
     source = MicSource(args.input)
     driver = journaled_driver(content, clock, [EventLog(getattr(args, "events", None))])

@@ -1,0 +1,202 @@
+"""The live coach end to end through the real audio stack: `voice-coach run` in a child process,
+sounddevice and PortAudio for real, ALSA file devices as microphone and speaker.
+
+The test listens to the child's event log and answers through the microphone FIFO with
+synthesized speech or real recordings, the way a person in the room would.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from audio_helpers import SR, STOP_DIR, AlsaRig, LiveMic, _has_libasound, espeak, read_wav
+
+pytestmark = [
+    pytest.mark.audio,
+    pytest.mark.skipif(not _has_libasound(), reason="needs libasound2 (apt-get install libasound2)"),
+    pytest.mark.timeout(180),
+]
+
+
+class LiveCoach:
+    """`voice-coach run` on the rig's devices, with its event log read line by line."""
+
+    def __init__(self, rig: AlsaRig, *args: str):
+        self.rig = rig
+        rig.drain(SR)
+        cmd = [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk", "--events", "-", *args]
+        self.p = subprocess.Popen(cmd, env=rig.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events: list[dict] = []
+        self._q: queue.Queue = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.p.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            ev["wall"] = time.monotonic()
+            self._q.put(ev)
+        self._q.put(None)
+
+    def wait_for(self, pred, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        for ev in self.events:
+            if pred(ev):
+                return ev
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out; events so far: {[(e['type'], e.get('key') or e.get('text')) for e in self.events][-15:]}")
+            try:
+                ev = self._q.get(timeout=left)
+            except queue.Empty:
+                continue
+            if ev is None:
+                raise AssertionError(f"coach exited ({self.p.poll()}) first; stderr: {self.p.stderr.read()[-2000:]}")
+            self.events.append(ev)
+            if pred(ev):
+                return ev
+
+    def said(self, key: str, timeout: float = 60) -> dict:
+        return self.wait_for(lambda e: e["type"] == "say" and e.get("key") == key, timeout)
+
+    def finish(self, timeout: float = 60) -> int:
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            raise AssertionError("coach did not exit")
+        while (ev := self._q.get(timeout=5)) is not None:
+            self.events.append(ev)
+        return rc
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+
+
+@pytest.fixture
+def rig(tmp_path):
+    r = AlsaRig(tmp_path)
+    yield r
+    r.close()
+
+
+def speak(text: str) -> np.ndarray:
+    pcm = espeak(text)
+    return np.concatenate([np.zeros(SR // 5, np.int16), pcm, np.zeros(SR // 2, np.int16)])
+
+
+def wait_quiet(rig: AlsaRig, quiet: float = 0.6, timeout: float = 60) -> None:
+    """Until the speaker has played `quiet` seconds of silence: the coach has finished talking."""
+    deadline = time.monotonic() + timeout
+    n = int(quiet * SR) * 2
+    while time.monotonic() < deadline:
+        tail = np.frombuffer(bytes(rig.received[-n:]), dtype="<i2")
+        if len(tail) * 2 >= n and np.abs(tail.astype(np.int32)).max() < 300:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the coach never stopped talking")
+
+
+def answer(coach: "LiveCoach", mic: LiveMic, text: str, then: str, tries: int = 3) -> None:
+    """Say `text` once the coach is quiet, and again if it did not catch it, as a person would."""
+    for _ in range(tries):
+        wait_quiet(coach.rig)
+        seen = len(coach.events)
+        mic.say(speak(text))
+        try:
+            ev = coach.wait_for(lambda e: e["type"] == "say" and e.get("key") in (then, "control.not_understood", "control.help"), timeout=10)
+        except AssertionError:  # heard nothing at all: say it again
+            continue
+        if ev["key"] == then:
+            return
+        del coach.events[seen:]  # forget the misheard turn, keep listening from here
+    raise AssertionError(f"{text!r} was never understood")
+
+
+def test_a_spoken_session_through_real_devices(rig):
+    """Welcome, preparation, "ready", screening, a "yes" to fever: declined, exit 4."""
+    mic = LiveMic(rig)
+    coach = LiveCoach(rig, "--rate", "260")
+    try:
+        coach.said("preparation.prompt")
+        answer(coach, mic, "ready", then="screening.fever")
+        answer(coach, mic, "yes", then="screening.declined")
+        rc = coach.finish()
+    finally:
+        coach.kill()
+        mic.close()
+    assert rc == 4
+    types = [e["type"] for e in coach.events]
+    assert types[-1] == "end" and coach.events[-1]["outcome"] == "declined"
+    heard = [e["text"].lower() for e in coach.events if e["type"] == "heard" and e["final"]]
+    assert any("ready" in h for h in heard) and any("yes" in h for h in heard)
+    speech = np.frombuffer(bytes(rig.received), dtype="<i2")
+    loud = np.abs(speech.astype(np.int32)) > 1000
+    assert loud.sum() > SR  # the coach really spoke: over a second of audible samples reached the speaker
+
+
+def test_stop_while_the_coach_speaks_silences_it(rig):
+    """Real recorded "stop"s over the coach's welcome: the speaker goes quiet, the session pauses.
+
+    Like a person, the test says stop again if the coach did not hear it; which recordings the
+    recognizer gets right is the benchmark's business, not this test's.
+    """
+    mic = LiveMic(rig)
+    coach = LiveCoach(rig, "--rate", "170")
+    clips = sorted(STOP_DIR.glob("*.wav"))[:4]
+    pause = None
+    try:
+        coach.said("preparation.lines[0]")
+        time.sleep(1.0)  # well into the coach's speech
+        for clip in clips:
+            mic.say(np.concatenate([read_wav(clip), np.zeros(SR // 2, np.int16)]))
+            try:
+                pause = coach.wait_for(lambda e: e["type"] == "pause", timeout=6)
+                break
+            except AssertionError:
+                continue
+        assert pause is not None, "no stop was heard over the coach's speech"
+        said_end = mic.said_at[-1][1]
+        time.sleep(1.5)
+        spoke_at_pause = len(rig.received)
+        time.sleep(1.0)
+        after = np.frombuffer(bytes(rig.received[spoke_at_pause:]), dtype="<i2")
+    finally:
+        coach.kill()
+        mic.close()
+    assert pause["reason"] == "stop"
+    assert np.abs(after.astype(np.int32)).max() < 1000  # silent once paused
+    assert pause["wall"] - said_end < 3.0  # generous: the benchmark measures the real latency
+
+
+def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
+    mic = LiveMic(rig)
+    coach = LiveCoach(rig, "--rate", "260", "--deaf-timeout", "4")
+    try:
+        coach.said("preparation.prompt")
+        mic.stall()
+        stalled_at = time.monotonic()
+        fault = coach.wait_for(lambda e: e["type"] == "audio_fault", timeout=15)
+        pause = coach.wait_for(lambda e: e["type"] == "pause")
+        said = coach.said("control.cannot_hear")
+        rc = coach.finish(timeout=40)
+        stderr = coach.p.stderr.read()
+    finally:
+        coach.kill()
+        mic.close()
+    assert fault["wall"] - stalled_at < 3.0
+    assert pause["reason"] == "cannot_hear" and "can't hear" in said["text"]
+    assert rc == 1
+    assert "microphone stayed dead" in stderr and "Traceback" not in stderr
