@@ -37,7 +37,7 @@ SCRIPT = [
     Reply("ready"), Reply("no"), Reply("no"), Reply("no"), Reply("no"), Reply("no"), Reply("ready"),
     Reply("I found it"), Reply("left shoulder blade"), Reply("eight"), Reply("six"),
     Reply("softened", in_hold_at=35.0), Reply("yes"),
-    Reply("next knot"), Reply("I found it"), Reply("lower right back"), Reply("five"),
+    Reply("next knot"), Reply("I found it"), Reply("lower right back"), Reply("six"),
     Reply("it's tingling", in_hold_at=20.0),
 ]
 
@@ -191,5 +191,8 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     outcome = driver.session.outcome or "unfinished"
     print(f"Session {outcome} after {clock.now():.1f} s of session time.", file=out)
     print(f"The coach's voice is in {folder / 'coach.wav'}; what the microphone heard is in {folder / 'microphone.wav'}.", file=out)
+    if driver.session.outcome is None:
+        print("voice-coach: the demo did not reach the end of its script: the recognizer misheard it (see above)", file=sys.stderr)
+        return 1
     return 0
 
