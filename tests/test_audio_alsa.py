@@ -8,7 +8,6 @@ audio code in a child Python, because PortAudio reads the ALSA config only at in
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import numpy as np

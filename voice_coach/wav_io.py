@@ -113,11 +113,12 @@ def to_mono_int16(samples: np.ndarray, rate: int, out_rate: int = SAMPLE_RATE) -
     return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
 
 
-def wav_to_chunks(path: Path | str, chunk_ms: int = 100, rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
-    """The file as successive mono int16 chunks of `chunk_ms` ms (the last one may be shorter)."""
+def wav_to_chunks(audio: Path | str | np.ndarray, chunk_ms: int = 20, rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """A file (or an array already at `rate`) as successive mono int16 chunks of `chunk_ms` ms;
+    the last one may be shorter. As Wyoming's wav_to_chunks: the file twin of a microphone."""
     if chunk_ms <= 0:
         raise ValueError("chunk_ms must be positive")
-    pcm = read_wav(path, rate)
+    pcm = audio if isinstance(audio, np.ndarray) else read_wav(audio, rate)
     step = max(1, rate * chunk_ms // 1000)
     for i in range(0, len(pcm), step):
         yield pcm[i : i + step]

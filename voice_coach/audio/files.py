@@ -9,49 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from voice_coach.audio.faults import AudioFault
+from voice_coach.wav_io import read_wav, wav_to_chunks, write_wav  # noqa: F401  (the twins' file I/O)
 from voice_coach.interfaces import SAMPLE_RATE
-
-
-def read_wav(path: Path | str) -> np.ndarray:
-    """Any 16-bit PCM WAV as 16 kHz mono int16 (channels averaged, rate converted with soxr)."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM WAV is supported")
-        rate, ch = w.getframerate(), w.getnchannels()
-        a = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    if ch > 1:
-        a = a.reshape(-1, ch).mean(axis=1)
-    a = a.astype(np.int16)
-    if rate != SAMPLE_RATE:
-        import soxr  # noqa: PLC0415
-
-        a = soxr.resample(a, rate, SAMPLE_RATE).astype(np.int16)
-    return a
-
-
-def write_wav(path: Path | str, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.asarray(pcm, dtype="<i2").tobytes())
-
-
-def wav_to_chunks(audio: Path | str | np.ndarray, chunk_ms: int = 20) -> Iterator[np.ndarray]:
-    """Cut a WAV (or an array) into 16 kHz mono int16 chunks of `chunk_ms`; the last may be short."""
-    pcm = audio if isinstance(audio, np.ndarray) else read_wav(audio)
-    n = SAMPLE_RATE * chunk_ms // 1000
-    for i in range(0, len(pcm), n):
-        yield pcm[i : i + n]
 
 
 class WavFileSource:
