@@ -10,7 +10,7 @@ from voice_coach.hear import run_hear
 from voice_coach.paths import default_content_dir
 from voice_coach.wav_io import read_wav, write_wav
 
-COMMANDS = Path("/work/shared/speech/commands")
+COMMANDS = Path(__file__).resolve().parents[1].parent / "shared/speech/commands"
 
 
 def test_missing_file_is_one_line(tmp_path):

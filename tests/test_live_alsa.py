@@ -153,9 +153,11 @@ def test_stop_while_the_coach_speaks_silences_it(rig):
     Like a person, the test says stop again if the coach did not hear it; which recordings the
     recognizer gets right is the benchmark's business, not this test's.
     """
+    clips = sorted(STOP_DIR.glob("*.wav"))[:4]
+    if not clips:
+        pytest.skip("shared recordings not available")
     mic = LiveMic(rig)
     coach = LiveCoach(rig, "--rate", "170")
-    clips = sorted(STOP_DIR.glob("*.wav"))[:4]
     pause = None
     try:
         coach.said("preparation.lines[0]")

@@ -12,7 +12,7 @@ from voice_coach.wav_io import wav_to_chunks
 
 STOP_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "commands" / "stop"
 if not STOP_CLIPS.is_dir():
-    STOP_CLIPS = Path("/work/shared/speech/commands/stop")
+    STOP_CLIPS = Path(__file__).resolve().parents[1].parent / "shared/speech/commands/stop"
 
 
 @pytest.fixture(scope="module")

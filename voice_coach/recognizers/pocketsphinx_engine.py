@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DEFAULT_STOP_WORDS = frozenset({"stop", "enough", "ouch", "ow"})
 
 # Rejection thresholds: mean log-likelihood ratio per 10 ms frame (grammar word vs. phone loop).
-# Tuned on /work/shared/speech/commands (see tests/test_recognizers_accuracy.py).
+# Tuned on ../shared/speech/commands (see tests/test_recognizers_accuracy.py).
 STOP_THRESHOLD = -3.0
 WORD_THRESHOLD = -2.0
 # Extra words (from the dictionary) that the grammar accepts and reports as "stop": close
