@@ -11,8 +11,6 @@ from voice_coach.recognizers import ScriptedRecognizer, find_english_vosk_model,
 from voice_coach.wav_io import wav_to_chunks
 
 STOP_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "speech" / "commands" / "stop"
-if not STOP_CLIPS.is_dir():
-    STOP_CLIPS = Path(__file__).resolve().parents[1].parent / "shared/speech/commands/stop"
 
 
 @pytest.fixture(scope="module")
