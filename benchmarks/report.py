@@ -349,7 +349,8 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
     if eng == "whisper":
         w("With Whisper the total is made of: (1) **endpointing**: the utterance is closed once the WebRTC VAD has heard "
           "~0.3 s of non-speech after the word (the endpointer's window; a 1.0 s partial only comes first in a longer "
-          "utterance), so the chunk that triggers the decode is captured ~0.3 s after the word ends — row 2; (2) the "
+          "utterance), so the chunk that triggers the decode is captured that window after the word ends, plus the rig's "
+          "128 ms mic FIFO and the VAD's frame-level hangover — row 2; (2) the "
           "**Whisper decode** of the utterance (plus queueing and AEC) — row 3; (3) the **speaker path**: PortAudio's buffer "
           "and the rig's 4 KB FIFO — row 4.\n")
     w(f"### {title} (default)\n")
