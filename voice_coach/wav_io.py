@@ -132,6 +132,7 @@ def write_wav(path: Path | str, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> Non
     channels = 1 if x.ndim == 1 else x.shape[1]
     path = Path(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with wave.open(str(path), "wb") as w:
             w.setnchannels(channels)
             w.setsampwidth(2)

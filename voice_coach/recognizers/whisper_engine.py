@@ -15,6 +15,7 @@ means, so out-of-vocabulary talk is simply "none".
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 from pathlib import Path
 from typing import Iterable
@@ -53,7 +54,9 @@ class WhisperRecognizer:
         partial_every: float = 1.0,
         partial_window: float = 1.5,
         endpoint_window: float = 0.3,
-        pad_seconds: float = 0.2,
+        endpoint_ratio: float = 0.5,
+        pad_seconds: float = 0.3,
+        preroll: float = 0.5,
     ):
         model_dir = model_dir or find_model()
         if model_dir is None:
@@ -72,10 +75,13 @@ class WhisperRecognizer:
         self.partial_every = partial_every
         self.partial_window = partial_window
         self.endpoint_window = endpoint_window
+        # Half the window voiced starts an utterance: a clipped "stop" is mostly unvoiced.
+        self.endpoint_ratio = endpoint_ratio
         self._pad = np.zeros(int(pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.prompt: str | None = None
         self._reset_endpointer()
         self._frame = self._endpointer.frame_bytes
+        self._preroll: collections.deque[bytes] = collections.deque(maxlen=max(1, int(preroll * SAMPLE_RATE * 2 / self._frame)))
         self._pending = b""
         self._speech: list[bytes] = []
         self._since_partial = 0
@@ -93,10 +99,17 @@ class WhisperRecognizer:
         self._pending = data[n:]
         out: list[Transcript] = []
         for i in range(0, n, self._frame):
-            speech = self._endpointer.process(data[i : i + self._frame])
-            if speech is not None:
-                self._speech.append(speech)
-                self._since_partial += len(speech)
+            frame = data[i : i + self._frame]
+            speech = self._endpointer.process(frame)
+            # The endpointer only says when: Whisper gets the raw audio around the speech, since
+            # the VAD trims quiet onsets and the final "p" of "stop".
+            if self._speech or speech is not None:
+                if not self._speech:
+                    self._speech = list(self._preroll)
+                self._speech.append(frame)
+                self._since_partial += len(frame)
+            else:
+                self._preroll.append(frame)
             if self._speech and not self._endpointer.in_speech:
                 out += self._final()
             elif self._speech and self._seconds(self._speech) >= MAX_UTTERANCE_SECONDS:
@@ -110,17 +123,17 @@ class WhisperRecognizer:
         return out
 
     def flush(self) -> list[Transcript]:
-        if self._pending and self._endpointer.in_speech:
-            tail = self._endpointer.end_stream(self._pending)
-            if tail:
-                self._speech.append(tail)
+        if self._pending and self._speech:
+            self._speech.append(self._pending)
         self._pending = b""
+        self._preroll.clear()
         out = self._final() if self._speech else []
         self._reset_endpointer()
         return out
 
     def reset(self) -> None:
         self._speech = []
+        self._preroll.clear()
         self._pending = b""
         self._since_partial = 0
         self._last_partial = ""
@@ -153,7 +166,7 @@ class WhisperRecognizer:
         return " ".join(s.text.strip() for s in segments).strip()
 
     def _reset_endpointer(self) -> None:
-        self._endpointer = self._ps.Endpointer(window=self.endpoint_window, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
+        self._endpointer = self._ps.Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
 
     @staticmethod
     def _seconds(chunks: list[bytes]) -> float:
