@@ -261,6 +261,8 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
       + "".join(f"{ENGINE_TITLE.get(e, e)}, the light fallback, is shown beside it and in its own section below"
                 + (f" (its figures are reused from the full run of {o.get('measured')}, not measured again)" if e in meta.get("reused", {}) else "")
                 + ". " for e, o in others.items()) + "\n")
+    if eng in meta.get("reused", {}):
+        w(f"{title}'s figures come from its run of {meta['reused'][eng]} (not measured again in this run).\n")
     sizes = meta.get("engine_sizes")
     if sizes:
         w(f"{title} sample sizes (clips per set and condition): " + "; ".join(
