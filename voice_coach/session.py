@@ -10,7 +10,7 @@ what the words mean.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from voice_coach.clock import Clock
@@ -36,7 +36,7 @@ from voice_coach.events import (
     Understood,
 )
 from voice_coach.hold_timer import Countdown, HoldTimer
-from voice_coach.intents import RED_FLAG, Intent
+from voice_coach.intents import RED_FLAG, URGENT_INTENTS, Intent
 from voice_coach.routine import Content
 
 # Outcomes, and the exit codes the CLI maps them to.
@@ -52,7 +52,6 @@ class Question:
     handlers: dict[str, Callable[[Intent], None]]
     misses: int = 0
     asked_at: float = 0.0
-    silent_misses: int = 0
 
 
 @dataclass
@@ -71,7 +70,6 @@ class Knot:
     number: int
     location: str | None = None
     round: int = 1
-    ratings: list[int] = field(default_factory=list)
     softened: bool = False
     adjustments: int = 0
 
@@ -123,7 +121,7 @@ class Session:
         return self._run
 
     def is_urgent(self, text: str) -> bool:
-        return any(i.name in (RED_FLAG, "stop", "pause") for i in self.phrases.parse(text))
+        return any(i.name in URGENT_INTENTS for i in self.phrases.parse(text))
 
     def handle(self, event: Event) -> list[Action]:
         if self.ended:
@@ -262,7 +260,6 @@ class Session:
         self._say(self.r.control.resumed, "control.resumed")
         if self.question is not None:
             self.question.misses = 0
-            self.question.silent_misses = 0
             self._ask_again()
         elif self.hold is not None:
             self._time_left()
@@ -413,7 +410,6 @@ class Session:
         self._ask_rating(g.ask_again, "guidance.ask_again")
 
     def _record_rating(self, value: int, phase: str) -> None:
-        self.knot.ratings.append(value)
         self._emit(Record("rating", {"knot": self.knot.number, "round": self.knot.round, "value": value, "phase": phase, "location": self.knot.location}))
 
     # -- the hold -------------------------------------------------------------------------------
