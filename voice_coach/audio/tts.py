@@ -194,11 +194,14 @@ class Pyttsx3Synthesizer:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        self._n += 1
-        path = Path(self._tmp.name) / f"line{self._n}.wav"  # a fresh name: a late writer can't mix lines
-        reply = self._ask(
-            {"op": "render", "text": text, "path": str(path), "voice": self.voice, "rate": self.rate, "volume": self.volume}
-        )
+        for _ in range(2):  # espeak now and then returns without writing anything: once more
+            self._n += 1
+            path = Path(self._tmp.name) / f"line{self._n}.wav"  # a fresh name: a late writer can't mix lines
+            reply = self._ask(
+                {"op": "render", "text": text, "path": str(path), "voice": self.voice, "rate": self.rate, "volume": self.volume}
+            )
+            if reply is None or (reply["ok"] and path.exists() and path.stat().st_size > 44):
+                break
         if reply is not None and reply["ok"] and path.exists() and path.stat().st_size > 44:
             pcm = read_wav(path)
             path.unlink(missing_ok=True)
