@@ -1,6 +1,6 @@
 """A real-audio-path rig for the stop-latency benchmark: ALSA `type file` PCMs over FIFOs.
 
-Own copy of the approach in tests/audio_helpers.py (AlsaRig, LiveMic), which documents how the
+The same approach as tests/audio_helpers.py (AlsaRig, LiveMic), which documents how the
 ALSA file plugin behaves: with `slave.pcm "null"` there is no clock, so a thread here paces the
 speaker FIFO (drained at real time, the "sound card clock") and the mic FIFO (20 ms blocks at
 real time; a block of exactly one MicSource block arrives intact, a shorter read would be padded
@@ -28,35 +28,45 @@ F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 
 
+def fifo_sound_devices(root: Path) -> tuple[Path, Path, Path]:
+    """A HOME under `root` whose .asoundrc has `vc_mic` reading one FIFO and `vc_spk` writing another.
+
+    Returns (home, mic_fifo, spk_fifo). Shared by this rig and the tests' AlsaRig.
+    """
+    root = Path(root)
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    mic_fifo = root / "mic.fifo"
+    spk_fifo = root / "spk.fifo"
+    for f in (mic_fifo, spk_fifo):
+        if not f.exists():
+            os.mkfifo(f)
+    (home / ".asoundrc").write_text(
+        textwrap.dedent(
+            f"""
+            pcm.vc_mic {{
+              type file
+              slave.pcm "null"
+              file "/dev/null"
+              infile "{mic_fifo}"
+              format "raw"
+            }}
+            pcm.vc_spk {{
+              type file
+              slave.pcm "null"
+              file "{spk_fifo}"
+              format "raw"
+            }}
+            """
+        )
+    )
+    return home, mic_fifo, spk_fifo
+
+
 class Rig:
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.home = self.root / "home"
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.mic_fifo = self.root / "mic.fifo"
-        self.spk_fifo = self.root / "spk.fifo"
-        for f in (self.mic_fifo, self.spk_fifo):
-            if not f.exists():
-                os.mkfifo(f)
-        (self.home / ".asoundrc").write_text(
-            textwrap.dedent(
-                f"""
-                pcm.vc_mic {{
-                  type file
-                  slave.pcm "null"
-                  file "/dev/null"
-                  infile "{self.mic_fifo}"
-                  format "raw"
-                }}
-                pcm.vc_spk {{
-                  type file
-                  slave.pcm "null"
-                  file "{self.spk_fifo}"
-                  format "raw"
-                }}
-                """
-            )
-        )
+        self.home, self.mic_fifo, self.spk_fifo = fifo_sound_devices(self.root)
         self._mic_fd = os.open(self.mic_fifo, os.O_RDWR | os.O_NONBLOCK)
         self._spk_fd = os.open(self.spk_fifo, os.O_RDWR)
         for fd in (self._mic_fd, self._spk_fd):

@@ -19,13 +19,15 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import wave
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for benchmarks/
+from benchmarks.rig import fifo_sound_devices  # noqa: E402
 
 SR = 16_000
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -125,32 +127,7 @@ class AlsaRig:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.home = self.root / "home"
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.mic_fifo = self.root / "mic.fifo"
-        self.spk_fifo = self.root / "spk.fifo"
-        for f in (self.mic_fifo, self.spk_fifo):
-            if not f.exists():
-                os.mkfifo(f)
-        (self.home / ".asoundrc").write_text(
-            textwrap.dedent(
-                f"""
-                pcm.vc_mic {{
-                  type file
-                  slave.pcm "null"
-                  file "/dev/null"
-                  infile "{self.mic_fifo}"
-                  format "raw"
-                }}
-                pcm.vc_spk {{
-                  type file
-                  slave.pcm "null"
-                  file "{self.spk_fifo}"
-                  format "raw"
-                }}
-                """
-            )
-        )
+        self.home, self.mic_fifo, self.spk_fifo = fifo_sound_devices(self.root)
         # Both FIFOs are held open read-write here so the plugin's open() (also during
         # PortAudio's device probe) never blocks and never sees EOF until we say so.
         self._mic_fd = os.open(self.mic_fifo, os.O_RDWR)
