@@ -28,6 +28,8 @@ BROKEN = [
     ("routine.toml", "{elapsed} seconds", "{elapsd} seconds", "hold.cue", "unknown placeholder {elapsd}"),
     ("routine.toml", "Well done.", "Well {done}.", "soften.yes", "unknown placeholder {done}"),
     ("routine.toml", "low = 5\n", "low = 8\n", "guidance.low", "must not be above"),
+    ("routine.toml", "confirm_at_or_below = 2", "confirm_at_or_below = 5", "guidance.confirm_at_or_below", "must be below"),
+    ("routine.toml", "{rating}? Say yes", "{value}? Say yes", "guidance.confirm", "unknown placeholder {value}"),
     ("routine.toml", 'id = "skin"', 'id = "fever"', "screening.questions[1].id", "duplicate id"),
     ("routine.toml", "[welcome]", "[welcome", "(syntax)", "not valid TOML"),
     ("routine.toml", 'lines = [\n    "Hello.', 'lines = [\n    7, "Hello.', "welcome.lines", "list of text"),
@@ -40,6 +42,8 @@ BROKEN = [
     ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
     ("phrases.toml", '"electric", "needles", "needle",', "", "red_flags.tingling", "no whole word in grammar.words"),
     ("phrases.toml", "fuzzy_min_length = 7", "fuzzy_min_length = 2", "red_flags.fuzzy_min_length", "between 4 and 20"),
+    ("phrases.toml", "[sound_alikes]\n", "[sound_alikes]\nrating = [\"won\"]\n", "sound_alikes.rating", "unknown key"),
+    ("phrases.toml", 'pause = ["weight", "paws"]', 'pause = ["way it"]', "sound_alikes.pause[0]", "one plain word"),
     ("phrases.toml", "max_gap = 3", "max_gap = 9", "negation.max_gap", "between 0 and 5"),
     ("phrases.toml", 'tingling = [\n    "tingl*"', 'tingling = [\n    "*"', "red_flags.tingling[0]", "has no words"),
 ]

@@ -84,6 +84,16 @@ def test_negative_words_are_not_commands(content, text):
     assert not names & {"stop", "pause", "red_flag", "rating", "yes", "no"}
 
 
+@pytest.mark.parametrize(
+    "text, name",
+    [("Stuff.", "stop"), ("Step.", "stop"), ("stock", "stop"), ("Star!", "stop"), ("Weight.", "pause"),
+     ("this stuff is warm", None), ("one step at a time", None), ("the weight of my arm", None)],
+)
+def test_sound_alikes_count_only_as_the_whole_utterance(content, text, name):
+    names = {i.name for i in content.phrases.parse(text)}
+    assert (name in names) if name else not names & {"stop", "pause"}
+
+
 def test_stop_outranks_rating_and_red_flag_outranks_all(content):
     assert [i.name for i in content.phrases.parse("stop it's a nine")][:2] == ["stop", "rating"]
     assert content.phrases.parse("stop, tingling, seven")[0].name == "red_flag"

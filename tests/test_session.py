@@ -4,7 +4,7 @@ import pytest
 
 from voice_coach.events import (
     AudioFault, AudioRestored, CancelSpeech, End, Halt, HoldEnd, HoldStart, InputEnded, Paused,
-    Resumed, Say, SpeechDone, Tick,
+    Record, Resumed, Say, SpeechDone, Tick,
 )
 from tests.session_script import TO_FIRST_RATING, Runner
 
@@ -113,6 +113,39 @@ def test_guidance_before_the_hold_then_hold_when_in_range(run, first, key):
     assert [a.key for a in of(acts, Say)] == [key, "guidance.ask_again"]
     assert not of(acts, HoldStart)
     assert of(run.say("seven"), HoldStart)
+
+
+@pytest.mark.parametrize(
+    "reply, keys",
+    [("yes", ["guidance.too_low", "guidance.ask_again"]),
+     ("one", ["guidance.too_low", "guidance.ask_again"]),  # the same number again is a yes
+     ("no", ["guidance.ask_again"]),
+     ("six", ["guidance.in_range", "hold.start"]),
+     ("two", ["guidance.confirm"])],  # a different low number is read back in turn
+)
+def test_low_ratings_are_read_back_before_deeper(run, reply, keys):
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    acts = run.say("one")
+    assert [(a.key, a.text) for a in of(acts, Say)] == [("guidance.confirm", "Was that 1? Say yes, or the number again.")]
+    assert not of(acts, Record)
+    assert [a.key for a in of(run.say(reply), Say)] == keys
+
+
+def test_three_is_not_read_back(run):
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    assert [a.key for a in of(run.say("three"), Say)] == ["guidance.too_low", "guidance.ask_again"]
+
+
+@pytest.mark.parametrize("reply, key", [("yes", "guidance.too_low"), ("two", "guidance.too_low"), ("no", "guidance.ask_again")])
+def test_low_rating_during_the_hold_is_read_back_and_the_hold_goes_on(run, reply, key):
+    at_hold(run)
+    run.wait(10)
+    acts = run.say("two")
+    assert [a.key for a in of(acts, Say)] == ["guidance.confirm"] and not of(acts, HoldEnd)
+    assert [a.key for a in of(run.say(reply), Say)] == [key]
+    assert [a.key for a in of(run.say("yes"), Say)] != ["guidance.too_low"]  # asked once, answered once
 
 
 def test_guidance_gives_up_after_max_adjustments(run):

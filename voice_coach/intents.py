@@ -28,6 +28,8 @@ ALL_INTENTS = (RED_FLAG, *COMMAND_INTENTS, RATING, LOCATION, NONE)
 URGENT_INTENTS = frozenset({RED_FLAG, "stop", "pause"})
 # Words the coach promises out loud to obey; content may add to these lists, never drop them.
 REQUIRED_PHRASES = {"stop": ("stop",), "pause": ("pause", "wait"), "resume": ("resume",)}
+# Only these may have sound-alikes: guessing any other intent would steer the session.
+SOUND_ALIKE_INTENTS = ("stop", "pause")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class PhraseBook:
     fillers: frozenset[str]
     max_gap: int
     intents: dict[str, list[Pattern]]
+    sound_alikes: dict[str, frozenset[str]]  # intent -> words that stand for it when said alone
     numbers: dict[str, int]
     rating_ignore: list[Pattern]
     half: list[Pattern]
@@ -106,8 +109,9 @@ class PhraseBook:
         kind = self.red_flag(tokens)
         if kind:
             found.append(Intent(RED_FLAG, kind))
+        alone = tokens[0] if len(tokens) == 1 else None
         for name in COMMAND_INTENTS:
-            if any(p.find(tokens) for p in self.intents[name]):
+            if any(p.find(tokens) for p in self.intents[name]) or alone in self.sound_alikes.get(name, ()):
                 found.append(Intent(name))
         rating = self.rating(tokens)
         if rating is not None:
@@ -207,7 +211,7 @@ def _remove(tokens: list[str], patterns: list[Pattern]) -> list[str]:
 def load_phrasebook(path: Path) -> PhraseBook:
     data = load_toml(path)
     c = Checker(path)
-    c.table(data, "", {"red_flags", "negation", "intents", "ratings", "grammar", "locations"})
+    c.table(data, "", {"red_flags", "negation", "intents", "sound_alikes", "ratings", "grammar", "locations"})
 
     red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling", "fuzzy_min_length"})
     fuzzy_min_length = int(c.number(red, "red_flags", "fuzzy_min_length", 4, 20))
@@ -224,6 +228,15 @@ def load_phrasebook(path: Path) -> PhraseBook:
         for w in words:
             if Pattern((w,)) not in intents[name]:
                 raise c.fail(f"intents.{name}", f"must include {w!r}: the coach tells people they can say it")
+
+    alikes = c.table(data["sound_alikes"], "sound_alikes", set(SOUND_ALIKE_INTENTS))
+    sound_alikes = {}
+    for name in alikes:
+        words = [w.lower() for w in c.text_list(alikes, "sound_alikes", name, allow_empty=True)]
+        for i, w in enumerate(words):
+            if normalize(w) != [w]:
+                raise c.fail(f"sound_alikes.{name}[{i}]", f"{w!r} must be one plain word")
+        sound_alikes[name] = frozenset(words)
 
     rat = c.table(data["ratings"], "ratings", {"numbers", "ignore", "half"})
     nums = c.table(rat["numbers"], "ratings.numbers", set(rat["numbers"]) if isinstance(rat["numbers"], dict) else set())
@@ -256,6 +269,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
         fillers=fillers,
         max_gap=max_gap,
         intents=intents,
+        sound_alikes=sound_alikes,
         numbers=numbers,
         rating_ignore=_patterns(c, rat, "ratings", "ignore"),
         half=_patterns(c, rat, "ratings", "half"),

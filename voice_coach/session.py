@@ -104,6 +104,7 @@ class Session:
         self._out: list[Action] = []
         self._last_spoken: list[Say] = []
         self._reminded_paused = False
+        self._unconfirmed: int | None = None  # a low rating heard during the hold, not yet confirmed
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -385,8 +386,27 @@ class Session:
         self._ask("rating", [Say(text, key)], {"rating": self._rated, "skip": lambda i: self._integrate()})
 
     def _rated(self, intent: Intent) -> None:
-        g = self.r.guidance
         value = int(intent.value)
+        if value > self.r.guidance.confirm_at_or_below:
+            self._apply_rating(value)
+            return
+
+        def again(i: Intent) -> None:
+            if int(i.value) == value:  # the same number twice is a yes
+                self._apply_rating(value)
+            else:
+                self._rated(i)
+
+        self._ask(
+            "confirm_rating",
+            [Say(self.r.guidance.confirm.format(rating=value), "guidance.confirm")],
+            {"yes": lambda i: self._apply_rating(value), "rating": again,
+             "no": lambda i: self._ask_rating(self.r.guidance.ask_again, "guidance.ask_again"),
+             "skip": lambda i: self._integrate()},
+        )
+
+    def _apply_rating(self, value: int) -> None:
+        g = self.r.guidance
         self._record_rating(value, "pressure")
         if g.low <= value <= g.high:
             self._say(g.in_range, "guidance.in_range")
@@ -422,12 +442,20 @@ class Session:
         self._say(h.start, "hold.start")
 
     def _hold_handlers(self) -> dict[str, Callable[[Intent], None]]:
-        return {
+        handlers = {
             "softened": lambda i: self._hold_softened(),
             "rating": self._hold_rated,
             "skip": lambda i: self._finish_hold("skipped"),
             "next": lambda i: self._finish_hold("skipped"),
         }
+        if self._unconfirmed is not None:
+            handlers["yes"] = lambda i: self._apply_hold_rating(self._unconfirmed)
+            handlers["no"] = lambda i: self._drop_unconfirmed()
+        return handlers
+
+    def _drop_unconfirmed(self) -> None:
+        self._unconfirmed = None
+        self._say(self.r.guidance.ask_again, "guidance.ask_again")
 
     def _tick_hold(self) -> None:
         h = self.r.hold
@@ -446,8 +474,18 @@ class Session:
             self._say(self.r.hold.too_early, "hold.too_early")
 
     def _hold_rated(self, intent: Intent) -> None:
-        g = self.r.guidance
         value = int(intent.value)
+        g = self.r.guidance
+        if value <= g.confirm_at_or_below and value != self._unconfirmed:
+            # The hold keeps running while the coach asks; nothing changes until it is confirmed.
+            self._unconfirmed = value
+            self._say(g.confirm.format(rating=value), "guidance.confirm")
+            return
+        self._apply_hold_rating(value)
+
+    def _apply_hold_rating(self, value: int) -> None:
+        g = self.r.guidance
+        self._unconfirmed = None
         self._record_rating(value, "hold")
         if value >= 9:
             self._say(g.release_now, "guidance.release_now")
@@ -471,6 +509,7 @@ class Session:
         held = round(min(self.hold.elapsed(self._run), self.hold.max_seconds), 3)
         self._emit(HoldEnd(held, reason, self.knot.number, self.knot.round))
         self.hold = None
+        self._unconfirmed = None
 
     # -- after the hold -------------------------------------------------------------------------
 

@@ -116,10 +116,10 @@ class WhisperRecognizer:
                 out += self._final()
         if self._speech and self._since_partial >= self.partial_every * SAMPLE_RATE * 2:
             self._since_partial = 0
-            text = self._transcribe(b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :])
+            text, confidence = self._transcribe(b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :])
             if text and text != self._last_partial:
                 self._last_partial = text
-                out.append(Transcript(text, final=False))
+                out.append(Transcript(text, final=False, confidence=confidence))
         return out
 
     def flush(self) -> list[Transcript]:
@@ -141,16 +141,18 @@ class WhisperRecognizer:
 
     def decode(self, pcm: np.ndarray) -> Transcript:
         """One whole clip, no endpointing."""
-        return Transcript(self._transcribe(np.asarray(pcm, dtype=np.int16).tobytes()), final=True)
+        text, confidence = self._transcribe(np.asarray(pcm, dtype=np.int16).tobytes())
+        return Transcript(text, final=True, confidence=confidence)
 
     def _final(self) -> list[Transcript]:
-        text = self._transcribe(b"".join(self._speech))
+        text, confidence = self._transcribe(b"".join(self._speech))
         self._speech = []
         self._since_partial = 0
         self._last_partial = ""
-        return [Transcript(text, final=True)]
+        return [Transcript(text, final=True, confidence=confidence)]
 
-    def _transcribe(self, data: bytes) -> str:
+    def _transcribe(self, data: bytes) -> tuple[str, float | None]:
+        """The text and its mean per-token probability (None when nothing was said)."""
         audio = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         audio = np.concatenate([self._pad, audio, self._pad])
         segments, _ = self._model.transcribe(
@@ -163,7 +165,11 @@ class WhisperRecognizer:
             condition_on_previous_text=False,
             vad_filter=False,
         )
-        return " ".join(s.text.strip() for s in segments).strip()
+        segments = list(segments)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        if not text:
+            return "", None
+        return text, float(np.exp(min(s.avg_logprob for s in segments)))
 
     def _reset_endpointer(self) -> None:
         self._endpointer = self._ps.Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
