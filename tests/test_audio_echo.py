@@ -1,11 +1,10 @@
 """Echo cancellation on a simulated echo path: the coach's voice must go, the person's "stop" must stay.
 
-Numbers from this setup (WebRTC AEC3 via livekit, 16 kHz, 10 ms frames), espeak-ng line
-"Hold the pressure steady. If you feel numbness or tingling, say stop, and I will stop.":
-ERLE 30-36 dB for echo delays 30-120 ms at 0 and -6 dB echo gain, unchanged with the listener
-0.2-0.8 s behind; a real "stop" 10-16 dB below the echo keeps its level within about 1-5 dB
-(median -4.8 dB over 20 speakers). speexdsp's canceller on the same setup: 1.5-9 dB ERLE.
-The test asserts looser bounds.
+The canceller is libspeexdsp's (see voice_coach/audio/echo_cancel.py for why not WebRTC AEC3).
+The level tests assert loose bounds; the last test is the one that matters: a real "stop" said
+over the coach's speech, after the canceller has converged, must still be heard by the real
+default recognizer. Measured offline on 12 speakers, 15 s into the line, echo at -6 dB:
+speex 11/12 heard, WebRTC AEC3 (livekit) 0/12 (its suppressor takes the stop down 11-57 dB).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import pytest
 
 from audio_helpers import SR, STOP_DIR, db, echo_path, espeak, mix, read_wav, run_aec
 
-lk = pytest.importorskip("livekit.rtc", reason="echo cancellation needs livekit")
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 from voice_coach.audio.echo_cancel import EchoCanceller  # noqa: E402
@@ -64,6 +62,42 @@ def test_near_end_stop_survives_double_talk(far):
         corr = np.dot(with_echo, alone) / np.sqrt(np.dot(with_echo, with_echo) * np.dot(alone, alone))
         assert corr > 0.1, (p.name, corr)
     assert np.median(kept) > -10, kept
+
+
+@pytest.mark.slow
+def test_stop_over_the_coachs_speech_is_heard_after_the_canceller_converged(far):
+    """Twelve real speakers say stop 15 s into the coach's speech; the default recognizer listens."""
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.paths import default_content_dir
+    from voice_coach.recognizers import make_recognizer
+
+    stop_files = sorted(STOP_DIR.glob("*.wav"))[::4][:12]
+    if len(stop_files) < 12:
+        pytest.skip("no stop recordings in shared/")
+    phrases = load_phrasebook(default_content_dir() / "phrases.toml")
+    rec = make_recognizer(None, None, phrases)
+    line = far[: -SR // 2]
+    played = np.concatenate([line] * (20 * SR // len(line) + 1))[: 20 * SR]
+    echo = echo_path(played, delay_ms=70, gain_db=-6)
+    pos = 15 * SR
+    heard = []
+    for p in stop_files:
+        s = read_wav(p)[:SR]
+        ne = np.zeros(len(played))
+        ne[pos : pos + len(s)] = s
+        out = run_aec(EchoCanceller(), played, mix(echo, ne))
+        rec.reset()
+        window = out[pos - SR : pos + 3 * SR]
+        texts = [t.text for i in range(0, len(window), 1600) for t in rec.accept(window[i : i + 1600])]
+        texts += [t.text for t in rec.flush()]
+        heard.append(any(i.name == "stop" for t in texts for i in phrases.parse(t)))
+    assert sum(heard) >= 9, f"stop heard over the coach in {sum(heard)}/12"
+
+
+def test_close_frees_the_canceller_and_is_idempotent():
+    ec = EchoCanceller()
+    ec.close()
+    ec.close()
 
 
 def test_any_chunk_length_and_threads(far):

@@ -50,26 +50,30 @@ class Voice:
     def __init__(self, synth: Synthesizer, sink: AudioSink, on_idle: Callable[[], None], on_error: Callable[[str], None]):
         self.synth = synth
         self.sink = sink
-        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._lines: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._on_idle = on_idle
         self._on_error = on_error
         self._generation = 0
+        self._cancel_lock = threading.Lock()  # a cancel never falls between the check and play()
         self._busy = False
         self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
         self._thread.start()
 
     def say(self, text: str) -> None:
         self._busy = True
-        self._lines.put(text)
+        # The line carries the generation it was queued in: a cancel that lands after the voice
+        # thread took it from the queue, but before it played, must still drop it.
+        self._lines.put((self._generation, text))
 
     def cancel(self) -> None:
-        self._generation += 1
-        while True:
-            try:
-                self._lines.get_nowait()
-            except queue.Empty:
-                break
-        self.sink.cancel()
+        with self._cancel_lock:
+            self._generation += 1
+            while True:
+                try:
+                    self._lines.get_nowait()
+                except queue.Empty:
+                    break
+            self.sink.cancel()
 
     @property
     def speaking(self) -> bool:
@@ -88,17 +92,20 @@ class Voice:
 
     def _run(self) -> None:
         while True:
-            text = self._lines.get()
-            if text is None:
+            item = self._lines.get()
+            if item is None:
                 return
-            generation = self._generation
+            generation, text = item
             try:
                 pcm = self.synth.synthesize(text)
             except Exception as e:  # the voice is gone: the session must pause, not go on blind
                 self._on_error(f"the voice failed ({e})")
                 pcm = None
-            if pcm is not None and generation == self._generation:  # not cancelled while rendering
-                self.sink.play(pcm)
+            with self._cancel_lock:
+                playing = pcm is not None and generation == self._generation  # not cancelled meanwhile
+                if playing:
+                    self.sink.play(pcm)
+            if playing:
                 while self.sink.is_playing() and generation == self._generation:
                     time.sleep(0.01)
             if self._lines.empty():
