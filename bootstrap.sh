@@ -10,9 +10,8 @@ cd "$(dirname "$0")"
 mode="${1:-run}"
 shift || true
 
-# System libraries: espeak-ng is pyttsx3's voice on Linux, libportaudio2 backs sounddevice,
-# libspeexdsp1 removes the coach's own voice from the microphone.
-apt_packages=(espeak-ng libportaudio2 libspeexdsp1 python3-venv)
+# System libraries: espeak-ng is pyttsx3's voice on Linux, libportaudio2 backs sounddevice.
+apt_packages=(espeak-ng libportaudio2 python3-venv)
 if [ "$mode" = test ]; then
     apt_packages+=(alsa-utils)
 fi

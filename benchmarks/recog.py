@@ -47,14 +47,14 @@ def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
     grammar word shorter than N frames (10 ms) is rejected like a low-ratio word; `drop:a,b` the
     phrases a and b are left out of the grammar (the phrase book still parses them);
     `nobestpath` the grammar decoder without lattice bestpath rescoring, so finals come from
-    the same search as partials.
+    the same search as partials. `ns` (noise suppression) is a front end, see _front_end.
     """
     from voice_coach.recognizers import make_recognizer
 
     vocabulary = phrasebook.vocabulary()
     if engine == "whisper":
-        if variant != "default":
-            raise ValueError(f"variant {variant!r} is a PocketSphinx lever; whisper takes only 'default'")
+        if any(part.partition(":")[0] not in ("default", "ns") for part in variant.split("+")):
+            raise ValueError(f"variant {variant!r} is a PocketSphinx lever; whisper takes only 'default' and 'ns'")
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
         rec = WhisperRecognizer(threads=1)
@@ -63,7 +63,7 @@ def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
     rec = make_recognizer(engine, None, phrasebook)
     for part in variant.split("+"):
         kind, _, arg = part.partition(":")
-        if kind in ("default", "confirm"):
+        if kind in ("default", "ns", "confirm"):
             continue
         if kind == "thr":
             rec.stop_threshold, rec.word_threshold = (float(v) for v in arg.split(","))
@@ -195,12 +195,13 @@ def _mix_active(speech: np.ndarray, x: np.ndarray, noise: np.ndarray, snr: float
 
 
 def _front_end(variant: str, aec: bool = False):
-    """The EchoCanceller in front of the recognizer, when the coach speaks (aec)."""
-    if not aec:
+    """The EchoCanceller in front of the recognizer: when the coach speaks (aec) or as a lever
+    (variant 'ns': its WebRTC noise suppression on, for noisy-room input)."""
+    if not aec and not variant.startswith("ns"):
         return None
     from voice_coach.audio.echo_cancel import EchoCanceller
 
-    return EchoCanceller()
+    return EchoCanceller(noise_suppression=variant.startswith("ns"))
 
 
 _stream_store: dict[str, tuple] = {}

@@ -205,7 +205,7 @@ def recognition_tasks(engine: str, sets: dict, shared: Path, content_dir: Path, 
         tasks += _tasks("clip", red_flag_items(quick, noises), "default", content_dir, 20)
         tasks += _tasks("stream", stream_items(shared, content_dir, quick), "default", content_dir, 1)
         lever_sets = {k: A.sample(v, 12 if quick else 40, 7) for k, v in sets.items()}
-        levers = ["mindur:30"] + ([] if quick else ["thr:-0.002,-0.002", "drop:ow,shh", "mindur:30+drop:ow,shh", "nobestpath"])
+        levers = ["ns", "mindur:30"] + ([] if quick else ["thr:-0.002,-0.002", "drop:ow,shh", "mindur:30+drop:ow,shh", "nobestpath"])
         for v in levers:
             tasks += _tasks("clip", clip_items(lever_sets, [None, 6], noises, tag=v), v, content_dir, 25)
         sizes = {_cond_name(c): {k: len(v) for k, v in sets.items()} for c in SNRS}
