@@ -86,12 +86,15 @@ def test_negative_words_are_not_commands(content, text):
 
 @pytest.mark.parametrize(
     "text, name",
-    [("Stuff.", "stop"), ("Step.", "stop"), ("stock", "stop"), ("Star!", "stop"), ("Weight.", "pause"),
+    [("Stuff.", "stop"), ("Step.", "stop"), ("stock", "stop"), ("Star!", "stop"), ("Start.", "stop"), ("Weight.", "pause"),
+     ("let's start", "ready"),
      ("this stuff is warm", None), ("one step at a time", None), ("the weight of my arm", None)],
 )
 def test_sound_alikes_count_only_as_the_whole_utterance(content, text, name):
     names = {i.name for i in content.phrases.parse(text)}
     assert (name in names) if name else not names & {"stop", "pause"}
+    if name == "ready":
+        assert "stop" not in names
 
 
 def test_stop_outranks_rating_and_red_flag_outranks_all(content):
