@@ -9,8 +9,8 @@ ERLE 30-36 dB for echo delays 30-120 ms at 0 and -6 dB echo gain, unchanged with
 Once AEC3 has converged it is another matter: a real "stop" said 15 s into the coach's speech
 is taken down 11-57 dB by its residual-echo suppressor, and the default recognizer heard 0 of
 12. That case is a strict xfail below, the known barge-in limit. (libspeexdsp's linear
-canceller heard 11 of the same 12 offline, but only 3-6 of 50 in the real-time ALSA rig, so it
-is not used yet.)
+canceller heard 11 of the same 12 offline, but only 3-7 of 50 in the real-time ALSA rig, so it
+is not used yet; branch experiment/speex-echo.)
 """
 
 from __future__ import annotations
