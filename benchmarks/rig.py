@@ -63,6 +63,23 @@ def fifo_sound_devices(root: Path) -> tuple[Path, Path, Path]:
     return home, mic_fifo, spk_fifo
 
 
+def start_json_pump(stream, out: queue.Queue, stamp: str) -> None:
+    """On a daemon thread: each JSON line of a child's `stream` onto `out` as a dict, with its
+    arrival time (time.monotonic) under `stamp`; other lines are skipped; None once it closes."""
+
+    def pump() -> None:
+        for line in stream:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            msg[stamp] = time.monotonic()
+            out.put(msg)
+        out.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
 class Rig:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -199,17 +216,7 @@ class Child:
             stderr=subprocess.PIPE, text=True,
         )
         self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.p.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            msg["_wall"] = time.monotonic()
-            self.lines.put(msg)
-        self.lines.put(None)
+        start_json_pump(self.p.stdout, self.lines, stamp="_wall")
 
     def send(self, cmd: str) -> None:
         self.p.stdin.write(cmd + "\n")

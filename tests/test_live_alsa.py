@@ -7,17 +7,16 @@ synthesized speech or real recordings, the way a person in the room would.
 
 from __future__ import annotations
 
-import json
 import queue
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from audio_helpers import SR, STOP_DIR, AlsaRig, LiveMic, _has_libasound, espeak, read_wav
+from benchmarks.rig import start_json_pump
 
 pytestmark = [
     pytest.mark.audio,
@@ -36,17 +35,7 @@ class LiveCoach:
         self.p = subprocess.Popen(cmd, env=rig.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events: list[dict] = []
         self._q: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.p.stdout:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            ev["wall"] = time.monotonic()
-            self._q.put(ev)
-        self._q.put(None)
+        start_json_pump(self.p.stdout, self._q, stamp="wall")
 
     def wait_for(self, pred, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout

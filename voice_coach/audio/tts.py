@@ -200,9 +200,10 @@ class Pyttsx3Synthesizer:
             reply = self._ask(
                 {"op": "render", "text": text, "path": str(path), "voice": self.voice, "rate": self.rate, "volume": self.volume}
             )
-            if reply is None or (reply["ok"] and path.exists() and path.stat().st_size > 44):
+            rendered = reply is not None and reply["ok"] and path.exists() and path.stat().st_size > 44
+            if reply is None or rendered:
                 break
-        if reply is not None and reply["ok"] and path.exists() and path.stat().st_size > 44:
+        if rendered:
             pcm = read_wav(path)
             path.unlink(missing_ok=True)
         elif self.fallback is not None:

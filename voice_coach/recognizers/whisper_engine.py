@@ -78,7 +78,6 @@ class WhisperRecognizer:
         # Half the window voiced starts an utterance: a clipped "stop" is mostly unvoiced.
         self.endpoint_ratio = endpoint_ratio
         self._pad = np.zeros(int(pad_seconds * SAMPLE_RATE), dtype=np.float32)
-        self.prompt: str | None = None
         self._reset_endpointer()
         self._frame = self._endpointer.frame_bytes
         self._preroll: collections.deque[bytes] = collections.deque(maxlen=max(1, int(preroll * SAMPLE_RATE * 2 / self._frame)))
@@ -91,7 +90,7 @@ class WhisperRecognizer:
         # Whisper is not restricted to a grammar: the phrase book rejects what is not a command.
         # No prompt of command words either: on silence or noise Whisper can echo its prompt
         # back, and an echoed "tingling" or "ten" would halt the session or rate it.
-        self.vocabulary = sorted(set(phrases))
+        pass
 
     def accept(self, pcm: np.ndarray) -> list[Transcript]:
         data = self._pending + np.asarray(pcm, dtype=np.int16).tobytes()
@@ -160,7 +159,6 @@ class WhisperRecognizer:
             language="en",
             beam_size=1,
             temperature=0.0,
-            initial_prompt=self.prompt,
             without_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
