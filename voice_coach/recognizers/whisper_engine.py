@@ -104,7 +104,9 @@ class WhisperRecognizer:
             # the VAD trims quiet onsets and the final "p" of "stop".
             if self._speech or speech is not None:
                 if not self._speech:
+                    # Moved, not copied: the next utterance's pre-roll must not reach back past this one.
                     self._speech = list(self._preroll)
+                    self._preroll.clear()
                 self._speech.append(frame)
                 self._since_partial += len(frame)
             else:
