@@ -130,7 +130,7 @@ def load_item(item: dict) -> np.ndarray:
 def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tuple[list, float]:
     """Feed pcm in 20 ms chunks (through `echo` first, with `ref` as what the speaker played).
 
-    Returns ([text, final, confidence, audio time], CPU seconds of AEC + recognizer).
+    Returns ([text, final, confidence, audio time, sure], CPU seconds of AEC + recognizer).
     """
     out = []
     cpu = 0.0
@@ -145,12 +145,12 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tu
         trs = rec.accept(chunk) if len(chunk) else []
         cpu += time.process_time() - c0
         for tr in trs:
-            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR])
+            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR, tr.sure])
     c0 = time.process_time()
     trs = rec.flush()
     cpu += time.process_time() - c0
     for tr in trs:
-        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR])
+        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, tr.sure])
     rec.reset()
     return out, cpu
 

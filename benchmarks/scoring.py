@@ -2,8 +2,8 @@
 
 The session's rules (voice_coach/session.py, live.py): every transcript, partial or final, is
 checked first for a red flag (halt) and then for stop/pause (the speaker is silenced and the
-session pauses); only final transcripts carry ratings, yes/no and commands, and a final heard
-while paused is ignored except resume/finish. So a false pause on a rating clip loses the rating.
+session pauses); only final transcripts carry ratings, yes/no and commands (and only sure ones,
+see Transcript.sure), and a final heard while paused is ignored except resume/finish. So a false pause on a rating clip loses the rating.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
     at = None
     finals = []
     confs = []
+    sure = True
     trs = [t for t in transcripts if t[0].strip()]
-    for j, (text, final, conf, t) in enumerate(trs):
+    for j, tr in enumerate(trs):
+        text, final, conf, t = tr[:4]
         if urgent is None and (final or policy == "any" or policy == "stable2"):
             u = urgent_of(pb, text)
             if u is not None and policy == "stable2" and not final:
@@ -68,12 +70,13 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
                 urgent, partial, at = u, not final, t
         if final:
             finals.append(text)
+            sure = sure and (tr[4] if len(tr) > 4 else True)  # results from before 'sure' existed
             if conf is not None:
                 confs.append(conf)
     final_text = " ".join(finals)
     rating = yes = no = None
     if final_text.strip():
-        intents = pb.parse(final_text)
+        intents = pb.parse(final_text, sure)
         names = [i.name for i in intents]
         rating = next((i.value for i in intents if i.name == RATING), None)
         yes, no = "yes" in names, "no" in names

@@ -25,8 +25,8 @@ class Runner:
     def start(self) -> list:
         return self.feed(Start())
 
-    def say(self, text: str, final: bool = True) -> list:
-        return self.feed(Heard(text, final))
+    def say(self, text: str, final: bool = True, sure: bool = True) -> list:
+        return self.feed(Heard(text, final, sure))
 
     def wait(self, seconds: float) -> list:
         out = []

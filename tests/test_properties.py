@@ -41,12 +41,12 @@ def play(content, steps):
 
 
 @FEW
-@given(steps=st.lists(step, max_size=40), flag=st.sampled_from(RED_FLAGS), partial=st.booleans())
-def test_red_flag_halts_within_one_event_in_any_state(content, steps, flag, partial):
+@given(steps=st.lists(step, max_size=40), flag=st.sampled_from(RED_FLAGS), partial=st.booleans(), sure=st.booleans())
+def test_red_flag_halts_within_one_event_in_any_state(content, steps, flag, partial, sure):
     s, _ = play(content, steps)
     if s.ended:
         return
-    actions = s.handle(Heard(flag, final=not partial))
+    actions = s.handle(Heard(flag, final=not partial, sure=sure))
     assert s.outcome == "halted"
     assert actions[1].type == "cancel_speech"
     assert any(isinstance(a, Halt) and a.reason == "red_flag" for a in actions)
@@ -59,7 +59,7 @@ def test_no_sequence_crashes_or_leaves_a_hold_running_after_pause(content, steps
     s, clock = play(content, steps)
     if s.ended:
         return
-    s.handle(Heard("stop"))
+    s.handle(Heard("stop", sure=False))  # a doubted stop still stops
     assert s.paused
     before = s.run_time
     clock.advance(500)

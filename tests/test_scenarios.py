@@ -84,3 +84,18 @@ def test_skipping_palpation_goes_to_next_or_finish(session, clock):
     r.run(["ready", "no", "no", "no", "no", "no", "ready", ("until_question",), "skip", "finish"])
     assert session.outcome == "completed"
     assert "summary.no_knots" in compact(r)
+
+
+def test_the_event_log_marks_an_unsure_transcript(content):
+    from voice_coach.clock import FakeClock
+    from voice_coach.driver import SessionDriver
+    from voice_coach.events import Heard, Start
+
+    seen: list[dict] = []
+    driver = SessionDriver(content, FakeClock(), [seen.append])
+    driver.feed(Start())
+    driver.feed(Heard("ready"))
+    driver.feed(Heard("yes", sure=False))
+    heard = [(e["text"], e.get("sure", True)) for e in seen if e["type"] == "heard"]
+    assert heard == [("ready", True), ("yes", False)]
+    assert driver.session.outcome is None  # the doubtful yes did not decline the massage

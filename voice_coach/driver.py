@@ -27,7 +27,7 @@ class SessionDriver:
     def feed(self, event: Event) -> list[Action]:
         t = round(self.clock.now(), 3)
         if isinstance(event, Heard):
-            self._tell({"t": t, "type": "heard", "text": event.text, "final": event.final})
+            self._tell({"t": t, "type": "heard", "text": event.text, "final": event.final, **({} if event.sure else {"sure": False})})
         elif isinstance(event, InputEnded):
             self._tell({"t": t, "type": "input_ended"})
         elif isinstance(event, AudioFault):

@@ -19,10 +19,11 @@ class Start:
 
 @dataclass(frozen=True)
 class Heard:
-    """A transcript. Partial ones are checked only for halt, stop and pause."""
+    """A transcript. Partial and unsure ones are checked only for halt, stop and pause."""
 
     text: str
     final: bool = True
+    sure: bool = True
 
 
 @dataclass(frozen=True)

@@ -7,28 +7,30 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
-from voice_coach.interfaces import Recognizer
+from voice_coach.interfaces import Recognizer, Transcript
 
 CHUNK_MS = 100
 
 
-def transcribe_file(recognizer: Recognizer, path: Path, chunk_ms: int = CHUNK_MS) -> str:
-    """Stream a WAV file through the recognizer as a microphone would; the final text."""
+def transcribe_file(recognizer: Recognizer, path: Path, chunk_ms: int = CHUNK_MS) -> Transcript:
+    """Stream a WAV file through the recognizer as a microphone would; its final transcripts, joined
+    (sure only if every one of them was)."""
     from voice_coach.wav_io import wav_to_chunks
 
     recognizer.reset()
-    finals: list[str] = []
+    finals: list[Transcript] = []
     for chunk in wav_to_chunks(path, chunk_ms):
-        finals += [t.text for t in recognizer.accept(chunk) if t.final]
-    finals += [t.text for t in recognizer.flush() if t.final]
-    return " ".join(t for t in finals if t.strip()).strip()
+        finals += [t for t in recognizer.accept(chunk) if t.final]
+    finals += [t for t in recognizer.flush() if t.final]
+    finals = [t for t in finals if t.text.strip()]
+    return Transcript(" ".join(t.text for t in finals).strip(), final=True, sure=all(t.sure for t in finals))
 
 
 def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path]):
     for f in files:
-        text = transcribe_file(recognizer, Path(f))
-        intent = phrasebook.parse(text)[0]
-        yield {"file": str(f), "text": text, "intent": intent.name, "value": intent.value}
+        heard = transcribe_file(recognizer, Path(f))
+        intent = phrasebook.parse(heard.text, heard.sure)[0]
+        yield {"file": str(f), "text": heard.text, "intent": intent.name, "value": intent.value}
 
 
 def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, out=None) -> int:

@@ -102,8 +102,13 @@ class PhraseBook:
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def parse(self, text: str) -> list[Intent]:
-        """Every intent in the text, most urgent first; [Intent('none')] if nothing matched."""
+    def parse(self, text: str, sure: bool = True) -> list[Intent]:
+        """Every intent in the text, most urgent first; [Intent('none')] if nothing matched.
+
+        sure=False (the recognizer doubts what it heard) keeps only the urgent intents.
+        """
+        if not sure:
+            return [i for i in self.parse(text) if i.name in URGENT_INTENTS] or [Intent(NONE)]
         tokens = normalize(text)
         found: list[Intent] = []
         kind = self.red_flag(tokens)
@@ -120,6 +125,14 @@ class PhraseBook:
         if location:
             found.append(Intent(LOCATION, location))
         return found or [Intent(NONE)]
+
+    def steering(self, text: str) -> tuple[Intent, ...] | None:
+        """What the text would make the session do other than halt, stop or pause; None if nothing.
+
+        A recognizer double-checks these before it is sure of them (see Transcript.sure).
+        """
+        found = tuple(i for i in self.parse(text) if i.name not in URGENT_INTENTS and i.name != NONE)
+        return found or None
 
     def red_flag(self, tokens: list[str]) -> str | None:
         for kind, patterns in self.red_flags.items():
@@ -164,10 +177,14 @@ class PhraseBook:
 
     def location(self, tokens: list[str]) -> str | None:
         area = next((p.spoken() for p in self.areas if p.find(tokens)), None)
-        if area is None:
-            return None
         side = next((t for t in tokens if t in self.sides), None)
         level = next((t for t in tokens if t in self.levels), None)
+        if area is None:
+            # "Lower right" names a place on a back massage by itself, and keeps it when the
+            # recognizer garbles the last word ("lower right smack"). A lone side does not.
+            if side is None or level is None:
+                return None
+            area = "back"
         if side in ("center", "centre"):
             side = "middle"
         return " ".join(x for x in (side, level, area) if x)

@@ -21,6 +21,9 @@ class Transcript:
     text: str
     final: bool
     confidence: float | None = None
+    # False when the engine doubts a command it heard: only urgent intents (halt, stop, pause) act
+    # on such a transcript, since acting on a doubtful "yes", "one" or "resume" steers the session.
+    sure: bool = True
 
 
 @runtime_checkable

@@ -168,14 +168,14 @@ class Listener:
                 self._fault(f"the recognizer failed ({e})")
                 continue
             for tr in transcripts:
-                self.hear(tr.text, tr.final)
+                self.hear(tr.text, tr.final, tr.sure)
 
-    def hear(self, text: str, final: bool) -> None:
+    def hear(self, text: str, final: bool, sure: bool = True) -> None:
         if not text.strip():
             return
         if self.phrases.parse(text)[0].name in URGENT_INTENTS:
             self.silence_now()
-        self.post(Heard(text, final))
+        self.post(Heard(text, final, sure))
 
     def _fault(self, reason: str) -> None:
         if self.faulted_since is None:

