@@ -62,10 +62,13 @@ def silence_now():
     voice.cancel()
     emit(ev="cancel", t=t, heard=state["hear"])
 class L(Listener):
-    def hear(self, text, final):
+    def hear(self, text, final, sure=True):
         state["hear"] = {"t": time.monotonic(), "text": text, "final": final, "captured": getattr(self.source, "last_capture_time", None)}
-        super().hear(text, final)
-lst = L(src, rec, content.phrases, post=lambda e: None, silence_now=silence_now, echo=echo)
+        super().hear(text, final, sure)
+def post(e):  # only faults matter here; a listener that faults hears nothing, and the bench must say so
+    if hasattr(e, "reason"):
+        emit(ev="fault", reason=e.reason)
+lst = L(src, rec, content.phrases, post=post, silence_now=silence_now, echo=echo)
 lst.start()
 emit(ev="ready", startup=time.monotonic() - t_start, engine=rec.name)
 c0 = time.process_time()
@@ -107,6 +110,7 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
         rig.start()
         child = Child(rig, CHILD, [str(repo), str(content_dir), engine, "1" if aec else "0", COACH_LINE])
         rows = []
+        faults: list[str] = []
         try:
             msg = child.get(timeout=90)
             if msg is None or msg.get("ev") != "ready":
@@ -116,7 +120,7 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
                 path = clips[order[k % len(clips)]]
                 clip = read_wav(path)
                 we = word_end(clip)
-                _drain_events(child)
+                faults += _faults(_drain_events(child))
                 child.send("say")
                 # wait for the coach to be audibly speaking, then a random while more
                 t_say = time.monotonic()
@@ -135,6 +139,7 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
                 deadline = t_end + 3.0
                 while time.monotonic() < deadline:
                     m = child.get(timeout=0.05)
+                    faults += _faults([m])
                     if m and m.get("ev") == "cancel" and cancel is None and m["t"] > rig.said[-1] - 0.05:
                         cancel = m
                 time.sleep(0.2)
@@ -177,6 +182,8 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
         "session": done,
         "rows": rows,
         "rig_pipe_ms": 4096 / 2 / SR * 1000,
+        "listener_faults": len(faults),
+        "first_faults": sorted(set(faults))[:3],
     }
     if lat:
         for key in ("latency", "to_capture", "listener_lag", "speaker_path"):
@@ -185,9 +192,15 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
     return out
 
 
-def _drain_events(child: Child) -> None:
-    while child.get(timeout=0.01) is not None:
-        pass
+def _drain_events(child: Child) -> list[dict]:
+    out = []
+    while (m := child.get(timeout=0.01)) is not None:
+        out.append(m)
+    return out
+
+
+def _faults(messages) -> list[str]:
+    return [m["reason"] for m in messages if m and m.get("ev") == "fault"]
 
 
 def measure_startup(repo: Path, runs: int = 3, log=print, engine: str | None = None) -> dict:

@@ -394,7 +394,8 @@ def _streams_table(streams: dict) -> str:
 def _latency_table(latency: dict) -> str:
     if "error" in latency:
         return f"Not measured: {latency['error']}\n"
-    L = [f"Trials: {latency['trials']}; stop detected (coach silenced) in {latency['detected']}.\n",
+    faults = f" The listener faulted {latency['listener_faults']} times: {'; '.join(latency['first_faults'])}." if latency.get("listener_faults") else ""
+    L = [f"Trials: {latency['trials']}; stop detected (coach silenced) in {latency['detected']}.{faults}\n",
          "| part | median | p95 | min | max |", "|---|---|---|---|---|"]
     names = {"latency": "**total: end of word -> speaker silent**",
              "to_capture": "end of word -> capture of the chunk whose transcript was urgent (mic FIFO + how much audio the recognizer needed: the endpointing window)",

@@ -1,4 +1,5 @@
-"""The Voice thread: a cancel drops what is queued or being rendered; nothing cancelled plays."""
+"""The live threads: a cancel drops what is queued or being rendered, nothing cancelled plays; a
+listener error pauses the session instead of killing the thread."""
 
 import threading
 
@@ -57,3 +58,44 @@ def test_lines_said_after_a_cancel_play():
     assert idle.wait(5)
     voice.close()
     assert sink.played == [1600]
+
+
+class Source:
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def read(self, timeout):
+        threading.Event().wait(0.01)
+        return np.zeros(320, np.int16)
+
+
+class BrokenPhrases:
+    def parse(self, text, sure=True):
+        raise RuntimeError("bad phrase book")
+
+
+def test_a_listener_bug_is_a_fault_not_a_dead_thread():
+    """Anything that goes wrong on the listener thread pauses the session (an AudioFault), and the
+    thread keeps listening: before, an error after the recognizer ended the thread silently."""
+    from voice_coach.events import AudioFault
+    from voice_coach.live import Listener
+    from voice_coach.recognizers import ScriptedRecognizer
+
+    posted, faulted = [], threading.Event()
+
+    def post(e):
+        posted.append(e)
+        if isinstance(e, AudioFault):
+            faulted.set()
+
+    listener = Listener(Source(), ScriptedRecognizer([(0.0, "six")]), BrokenPhrases(), post, silence_now=lambda: None)
+    listener.start()
+    try:
+        assert faulted.wait(5)
+        assert "the listener failed (bad phrase book)" in posted[0].reason
+        assert listener._thread.is_alive()
+    finally:
+        listener.stop()

@@ -145,30 +145,37 @@ class Listener:
         self.source.stop()
 
     def _run(self) -> None:
-        from voice_coach.audio.faults import AudioFault
-
         while not self._stop.is_set():
             try:
-                chunk = self.source.read(timeout=0.2)
-            except AudioFault as f:
-                self._fault(f"{f.reason}: {f.detail}" if f.detail else f.reason)
+                self._listen_once()
+            except Exception as e:  # a dead listener thread would leave the coach guiding deaf
+                self._fault(f"the listener failed ({e})")
                 time.sleep(0.1)
-                continue
-            if chunk is None:
-                continue
-            if self.faulted_since is not None:
-                self.faulted_since = None
-                self.post(AudioRestored())
-            try:
-                if self.echo is not None:
-                    # Align the reference by capture time: the listener may run behind the mic.
-                    chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
-                transcripts = self.recognizer.accept(chunk) if len(chunk) else []
-            except Exception as e:
-                self._fault(f"the recognizer failed ({e})")
-                continue
-            for tr in transcripts:
-                self.hear(tr.text, tr.final, tr.sure)
+
+    def _listen_once(self) -> None:
+        from voice_coach.audio.faults import AudioFault
+
+        try:
+            chunk = self.source.read(timeout=0.2)
+        except AudioFault as f:
+            self._fault(f"{f.reason}: {f.detail}" if f.detail else f.reason)
+            time.sleep(0.1)
+            return
+        if chunk is None:
+            return
+        if self.faulted_since is not None:
+            self.faulted_since = None
+            self.post(AudioRestored())
+        try:
+            if self.echo is not None:
+                # Align the reference by capture time: the listener may run behind the mic.
+                chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
+            transcripts = self.recognizer.accept(chunk) if len(chunk) else []
+        except Exception as e:
+            self._fault(f"the recognizer failed ({e})")
+            return
+        for tr in transcripts:
+            self.hear(tr.text, tr.final, tr.sure)
 
     def hear(self, text: str, final: bool, sure: bool = True) -> None:
         if not text.strip():
