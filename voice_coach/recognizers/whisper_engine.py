@@ -15,7 +15,9 @@ A final that would steer the session (a rating, yes, no, resume...) is double-ch
 marked sure, because tiny.en hears some words firmly as others ("on" as "one", "down" as "no"):
 its first word must carry at least `sure_floor` of the model's probability for that word's meaning,
 and a second decode with more silence around the audio must mean the same. Stops and red flags are
-never held back by this: they act on any transcript, sure or not.
+never held back by this: they act on any transcript, sure or not. Both settings were chosen on the
+Speech Commands clips (false answers on other words 12 -> 8 of 1,009, 2 of 413 real answers lost);
+on the FSDD digits, not used to choose them, 74 of 1,255 right ratings became unsure, 2 of 3 wrong ones.
 """
 
 from __future__ import annotations
