@@ -3,7 +3,8 @@
 The session's rules (voice_coach/session.py, live.py): every transcript, partial or final, is
 checked first for a red flag (halt) and then for stop/pause (the speaker is silenced and the
 session pauses); only final transcripts carry ratings, yes/no and commands (and only sure ones,
-see Transcript.sure), and a final heard while paused is ignored except resume/finish. So a false pause on a rating clip loses the rating.
+see Transcript.sure), and a final heard while paused is ignored except resume/finish. So a false
+pause on a rating clip loses the rating.
 """
 
 from __future__ import annotations

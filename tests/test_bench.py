@@ -100,6 +100,11 @@ def test_outcome_follows_the_session_rules(pb):
     assert o.urgent is None and o.rating == 7 and o.confidence == 0.5
     assert S.outcome(pb, [["its tingling", False, 1.0, 0.3]]).urgent == "red_flag"
     assert S.outcome(pb, [["no tingling", True, 1.0, 0.3]]).urgent is None
+    # an unsure final carries no rating or yes/no, but its stop still counts
+    o = S.outcome(pb, [["One.", True, 0.6, 0.9, False]])
+    assert o.rating is None and o.urgent is None
+    assert S.outcome(pb, [["yes", True, 0.6, 0.9, False]]).yes is False
+    assert S.outcome(pb, [["Stop.", True, 0.6, 0.9, False]]).urgent == "stop"
 
 
 def test_policies_delay_or_drop_a_lone_urgent_partial(pb):
