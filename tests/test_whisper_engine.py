@@ -108,12 +108,18 @@ def test_pre_roll_never_reaches_back_past_the_previous_utterance(rec, monkeypatc
     assert "ye" not in finals[1].text.lower()
 
 
-def _decoded(text, first_token, candidates):
-    return whisper_engine.Decoded(text, 0.9, first_token, candidates)
-
-
 def _token(rec, text):
     return rec._tokenizer.encode(" " + text)[0]
+
+
+def _decoded(rec, text, first_word, first):
+    """A decode whose first step gives each word in `first` its probability, the rest to "banana"."""
+    probs = np.zeros(rec._tokenizer.tokenizer.get_vocab_size())
+    for word, p in first:
+        probs[_token(rec, word)] = p
+    probs[_token(rec, "banana")] = 1.0 - sum(p for _, p in first)
+    with np.errstate(divide="ignore"):
+        return whisper_engine.Decoded(text, 0.9, _token(rec, first_word), np.log(probs))
 
 
 @pytest.mark.parametrize(
@@ -130,10 +136,10 @@ def test_a_steering_word_must_be_clear_and_heard_again(rec, monkeypatch, first, 
 
     def fake(audio, pad):
         calls.append(len(pad))
-        return _decoded(again, _token(rec, "On"), [])
+        return _decoded(rec, again, "On", [("On", 1.0)])
 
     monkeypatch.setattr(rec, "_decode", fake)
-    d = _decoded("One.", _token(rec, "One"), [(_token(rec, w), p) for w, p in first])
+    d = _decoded(rec, "One.", "One", first)
     assert rec._sure(d, np.zeros(1600, np.float32)) is sure
     assert len(calls) == decodes - 1
 
@@ -141,7 +147,7 @@ def test_a_steering_word_must_be_clear_and_heard_again(rec, monkeypatch, first, 
 @pytest.mark.parametrize("text", ["Stop.", "It's tingling.", "The oil is warm.", ""])
 def test_stops_red_flags_and_talk_cost_no_second_decode(rec, monkeypatch, text):
     monkeypatch.setattr(rec, "_decode", lambda *a: pytest.fail("decoded again"))
-    d = _decoded(text, _token(rec, "Stop"), [(_token(rec, "Stop"), 0.1)])
+    d = _decoded(rec, text, "Stop", [("Stop", 0.1)])
     assert rec._sure(d, np.zeros(1600, np.float32))
 
 

@@ -48,7 +48,7 @@ class Decoded(NamedTuple):
     text: str
     confidence: float | None  # exp of the mean token log-probability; None for no text
     first_token: int | None
-    first_candidates: list[tuple[int, float]]  # (token id, probability) for the first word
+    first_logits: np.ndarray | None  # the model's scores over the vocabulary for the first token
 
 
 def find_model() -> Path | None:
@@ -175,10 +175,6 @@ class WhisperRecognizer:
         self._last_partial = ""
         self._reset_endpointer()
 
-    def decode(self, pcm: np.ndarray) -> Transcript:
-        """One whole clip, no endpointing."""
-        return self._heard(np.asarray(pcm, dtype=np.int16).astype(np.float32) / 32768.0)
-
     def _final(self) -> list[Transcript]:
         audio = _audio(b"".join(self._speech))
         self._speech = []
@@ -194,17 +190,24 @@ class WhisperRecognizer:
         meaning = self._steering(d.text) if self._steering is not None and d.text else None
         if meaning is None:
             return True
-        first_meaning = self._steering(self._tokenizer.decode([d.first_token]))
-        mass = sum(p for token, p in d.first_candidates if self._steering(self._tokenizer.decode([token])) == first_meaning)
-        if mass < self.sure_floor:
+        if self._first_word_mass(d) < self.sure_floor:
             return False
         # A misheard word is usually heard the same way again; a borderline one often is not.
         return self._steering(self._decode(audio, self._recheck_pad).text) == meaning
 
+    def _first_word_mass(self, d: Decoded) -> float:
+        """The first step's probability of the likeliest tokens that mean what the first word means
+        ("One", "one" and "1" together). Computed only for a transcript that would steer."""
+        probs = np.exp(d.first_logits - d.first_logits.max())
+        probs /= probs.sum()
+        meaning = self._steering(self._tokenizer.decode([d.first_token]))
+        likeliest = np.argsort(-probs)[:FIRST_WORD_CANDIDATES]
+        return float(sum(probs[t] for t in likeliest if self._steering(self._tokenizer.decode([int(t)])) == meaning))
+
     def _decode(self, audio: np.ndarray, pad: np.ndarray) -> Decoded:
         """Greedy decoding as faster-whisper's transcribe() does it for one short segment (same
-        features, prompt, suppressed tokens and silence rule), keeping the first step's
-        probabilities, which transcribe() does not return."""
+        features, prompt, suppressed tokens and silence rule), keeping the first step's scores,
+        which transcribe() does not return."""
         from faster_whisper.audio import pad_or_trim
 
         features = self._model.feature_extractor(np.concatenate([pad, audio, pad]))
@@ -223,15 +226,13 @@ class WhisperRecognizer:
         tokens = result.sequences_ids[0]
         mean_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_logprob <= LOG_PROB_THRESHOLD:
-            return Decoded("", None, None, [])
+            return Decoded("", None, None, None)
         text = self._tokenizer.decode(tokens).strip()
         if not text:
-            return Decoded("", None, None, [])
-        logits = np.asarray(result.logits[0][0], dtype=np.float64)
-        top = logits.max()
-        probs = np.exp(logits - top) / np.exp(logits - top).sum()
-        candidates = np.argsort(-probs)[:FIRST_WORD_CANDIDATES]
-        return Decoded(text, float(np.exp(mean_logprob)), tokens[0], [(int(i), float(probs[i])) for i in candidates])
+            return Decoded("", None, None, None)
+        # A float64 copy: the array outlives the result that owns the scores.
+        first_logits = np.array(result.logits[0][0], dtype=np.float64)
+        return Decoded(text, float(np.exp(mean_logprob)), tokens[0], first_logits)
 
     def _reset_endpointer(self) -> None:
         self._endpointer = self._ps.Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
