@@ -242,14 +242,6 @@ class PocketSphinxRecognizer:
         self._last_partial = ""
         self._reset_endpointer()
 
-    def decode(self, pcm: np.ndarray) -> Transcript:
-        """One whole utterance, no endpointing (for clips known to hold one utterance)."""
-        self.reset()
-        self._start_utt()
-        self._process(np.asarray(pcm, dtype=np.int16).tobytes(), full=True)
-        finals = self._end_utt(full=True)
-        return finals[0] if finals else Transcript("", final=True, confidence=0.0)
-
     # -- internals -----------------------------------------------------------------------------
 
     def _reset_endpointer(self) -> None:
@@ -265,13 +257,13 @@ class PocketSphinxRecognizer:
         self._in_utt = True
         self._last_partial = ""
 
-    def _process(self, data: bytes, full: bool = False) -> None:
-        self._grammar.process_raw(data, full_utt=full)
-        self._phones.process_raw(data, full_utt=full)
+    def _process(self, data: bytes) -> None:
+        self._grammar.process_raw(data)
+        self._phones.process_raw(data)
         if self._stopper is not None:
-            self._stopper.process_raw(data, full_utt=full)
+            self._stopper.process_raw(data)
 
-    def _end_utt(self, full: bool = False) -> list[Transcript]:
+    def _end_utt(self) -> list[Transcript]:
         self._grammar.end_utt()
         self._phones.end_utt()
         self._in_utt = False
@@ -283,7 +275,7 @@ class PocketSphinxRecognizer:
             text = self._verify_stop(words, text)
         self._last_partial = ""
         if not words:
-            return [] if not full else [Transcript("", final=True, confidence=0.0)]
+            return []
         return [Transcript(text, final=True, confidence=self._confidence())]
 
     def _verify_stop(self, words: list[Word], text: str) -> str:
