@@ -19,6 +19,7 @@ from argparse import Namespace
 from pathlib import Path
 from typing import Callable
 
+from voice_coach.audio.faults import AudioFault  # light: no audio library behind it
 from voice_coach.clock import Clock, MonotonicClock
 from voice_coach.driver import SessionDriver
 from voice_coach.errors import EXIT_FAILURE, UserError
@@ -153,8 +154,6 @@ class Listener:
                 time.sleep(0.1)
 
     def _listen_once(self) -> None:
-        from voice_coach.audio.faults import AudioFault
-
         try:
             chunk = self.source.read(timeout=0.2)
         except AudioFault as f:
