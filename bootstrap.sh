@@ -2,7 +2,7 @@
 # Sets voice_coach up on a fresh Debian / Raspberry Pi OS machine, then runs it.
 #   ./bootstrap.sh run [ARGS...]   set up, then `voice-coach run ARGS...` (the live coach;
 #                                  with no sound card it explains why and runs the demo)
-#   ./bootstrap.sh test [ARGS...]  set up with test extras, then run the test suite
+#   ./bootstrap.sh test [ARGS...]  set up with test extras, then lint (ruff check) and run the test suite
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,6 +47,7 @@ fi
 
 case "$mode" in
     run)  exec .venv/bin/voice-coach run "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
+    test) .venv/bin/ruff check --no-cache . || { echo "bootstrap: ruff check failed (see above); fix it before the tests run" >&2; exit 1; }
+          exec .venv/bin/python -m pytest "$@" ;;
     *)    echo "usage: ./bootstrap.sh run|test [ARGS...]" >&2; exit 2 ;;
 esac

@@ -159,7 +159,10 @@ def mark(ok: bool | None) -> str:
 
 def targets(summary: dict, latency: dict) -> list[tuple[str, str, str, bool | None]]:
     a = summary["accuracy"].get("default", {})
-    g = lambda c, k: (a.get(c, {}).get(k) or {}).get("p")
+
+    def g(c, k):
+        return (a.get(c, {}).get(k) or {}).get("p")
+
     rows = []
 
     def add(name, target, measured, ok):
@@ -206,15 +209,16 @@ def write_report(out: Path, meta: dict, summary: dict, latency: dict, startup: d
     plots = make_plots(out, summary, latency, others, meta.get("default_engine", "whisper"))
     tg = targets(summary, latency)
     other_tg = {e: targets(o["summary"], o["stop_latency"]) for e, o in others.items()}
-    doc = {"meta": meta, "targets": [dict(zip(("what", "target", "measured", "met"), t)) for t in tg], "summary": summary,
+    doc = {"meta": meta, "targets": [dict(zip(("what", "target", "measured", "met"), t, strict=True)) for t in tg], "summary": summary,
            "stop_latency": latency, "startup": startup,
-           "others": {e: {**o, "targets": [dict(zip(("what", "target", "measured", "met"), t)) for t in other_tg[e]]} for e, o in others.items()}}
+           "others": {e: {**o, "targets": [dict(zip(("what", "target", "measured", "met"), t, strict=True)) for t in other_tg[e]]} for e, o in others.items()}}
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
     (out / "results.md").write_text(markdown(meta, summary, latency, startup, tg, plots, others, other_tg))
 
 
 def _accuracy_table(a: dict) -> str:
-    L = ["| condition | stop recall (silenced) | heard as stop/pause | rating accuracy | wrong rating | FSDD | SC digits | false urgent on digits | yes | no | neg. false accepts | as urgent | as rating | as yes/no |",
+    L = ["| condition | stop recall (silenced) | heard as stop/pause | rating accuracy | wrong rating | FSDD | SC digits | false urgent on digits "
+         "| yes | no | neg. false accepts | as urgent | as rating | as yes/no |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c, r in sorted(a.items(), key=lambda kv: _cond_key(kv[0])):
         L.append(f"| {c} | {pct(r['stop_silenced'])} | {pct(r['stop_as_stop'])} | {pct(r['rating'])} | {pct(r['rating_wrong'])} | "

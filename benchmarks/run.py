@@ -29,7 +29,10 @@ WORKERS = 2
 
 def plan(shared: Path, quick: bool) -> dict:
     cmd = A.command_clips(shared)
-    by = lambda s: [c for c in cmd if c.set == s]
+
+    def by(s):
+        return [c for c in cmd if c.set == s]
+
     fsdd = A.fsdd_clips(shared)
     if quick:
         n = {"stop": 24, "yes": 12, "no": 12, "cmd_digit": 20, "fsdd_digit": 40, "negative": 40}
@@ -88,7 +91,7 @@ def _tasks(kind: str, items: list[dict], variant: str, content_dir: Path, batch:
 def clip_items(sets: dict, snrs: list, noises: list[Path], tag: str = "") -> list[dict]:
     items = []
     for s, clips in sets.items():
-        for ci, c in enumerate(clips):
+        for c in clips:
             for snr in snrs:
                 seed = stable_seed(Path(c.path).parent.name, Path(c.path).name, snr, tag)
                 rng = np.random.default_rng(seed)
@@ -299,7 +302,10 @@ def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str
     pb = content.phrases
     noises = sorted((shared / "noise").glob("*.wav"))
     avail = engine_availability(pb)
-    env_list = lambda k: [e for e in os.environ.get(k, "").split(",") if e]
+
+    def env_list(k):
+        return [e for e in os.environ.get(k, "").split(",") if e]
+
     if engines is None:
         engines = env_list("VOICE_COACH_BENCH_ENGINES") or [e for e in ENGINE_ORDER if avail.get(e, "").startswith("available")]
     reuse = env_list("VOICE_COACH_BENCH_REUSE") if reuse is None else reuse

@@ -236,7 +236,7 @@ class AlsaRig:
                 line = lines.get(timeout=max(0.01, left))
             except _queue.Empty:
                 p.kill()
-                raise AssertionError(f"child timed out after {timeout} s; output so far: {out}")
+                raise AssertionError(f"child timed out after {timeout} s; output so far: {out}") from None
             if line is None:
                 break
             if line.strip() == "READY" and on_ready is not None:
@@ -246,7 +246,7 @@ class AlsaRig:
             rc = p.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             p.kill()
-            raise AssertionError("child did not exit")
+            raise AssertionError("child did not exit") from None
         err = p.stderr.read()
         if rc != 0:
             raise AssertionError(f"child failed ({rc}):\n{''.join(out)}\n{err}")

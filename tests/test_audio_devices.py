@@ -68,7 +68,7 @@ def test_check_without_a_card_fails_with_one_line_per_problem(monkeypatch):
     rc = run_check(__import__("voice_coach.paths").paths.default_content_dir(), Namespace(), out=out)
     assert rc != 0
     lines = out.getvalue().splitlines()
-    assert any(l.startswith("FAIL devices") and "no sound card" in l for l in lines)
+    assert any(line.startswith("FAIL devices") and "no sound card" in line for line in lines)
 
 
 @pytest.mark.audio
@@ -94,8 +94,8 @@ def test_check_on_alsa_file_devices(tmp_path):
     finally:
         rig.close()
     lines = res["out"].splitlines()
-    assert any(l.startswith("ok   devices") and "vc_mic" in l for l in lines), lines
-    assert any(l.startswith("ok   microphone") and "dBFS" in l for l in lines), lines
-    assert any(l.startswith("ok   voice") and "played" in l for l in lines), lines
+    assert any(line.startswith("ok   devices") and "vc_mic" in line for line in lines), lines
+    assert any(line.startswith("ok   microphone") and "dBFS" in line for line in lines), lines
+    assert any(line.startswith("ok   voice") and "played" in line for line in lines), lines
     spoken = np.frombuffer(bytes(rig.received), dtype="<i2")
     assert (np.abs(spoken.astype(np.int32)) > 2000).sum() > 16000 * 0.5  # the test line reached the speaker

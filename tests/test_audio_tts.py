@@ -94,7 +94,7 @@ def test_real_pyttsx3_renders_several_lines_with_rate_and_volume():
     assert isinstance(s, Synthesizer)
     lines = ["Press gently.", "If you feel numbness or tingling, say stop.", "Breathe out slowly."]
     outs = [s.synthesize(t) for t in lines]
-    for t, a in zip(lines, outs):
+    for t, a in zip(lines, outs, strict=True):
         assert a.dtype == np.int16 and a.ndim == 1
         assert 0.3 * len(t) / 15 < len(a) / SAMPLE_RATE < 3 * len(t) / 15 + 1  # ~15 chars/s at 150 wpm
         assert np.abs(a).max() > 1000

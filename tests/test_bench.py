@@ -15,9 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import audio as A
-from benchmarks import scoring as S
-from voice_coach.routine import load_content
+from benchmarks import audio as A  # noqa: E402 - after the sys.path line above
+from benchmarks import scoring as S  # noqa: E402 - after the sys.path line above
+from voice_coach.routine import load_content  # noqa: E402 - after the sys.path line above
 
 
 @pytest.fixture(scope="module")

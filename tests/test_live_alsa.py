@@ -64,7 +64,7 @@ class LiveCoach:
             rc = self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.p.kill()
-            raise AssertionError("coach did not exit")
+            raise AssertionError("coach did not exit") from None
         while (ev := self._q.get(timeout=5)) is not None:
             self.events.append(ev)
         return rc

@@ -132,7 +132,7 @@ class WavFileSink:
         pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
         with self._lock:
             now = self.clock()
-            start = max([now] + [self._end(l) for l in self._lines])
+            start = max([now] + [self._end(x) for x in self._lines])
             self._lines.append(_Line(pcm, start))
             self.events.append(PlayEvent("play", now, len(pcm)))
 
@@ -151,19 +151,19 @@ class WavFileSink:
     def is_playing(self) -> bool:
         with self._lock:
             now = self.clock()
-            return any(self._end(l) > now for l in self._lines)
+            return any(self._end(x) > now for x in self._lines)
 
     def audio(self) -> np.ndarray:
         """Everything heard so far on the sink's timeline."""
         with self._lock:
             if not self._lines:
                 return np.zeros(0, dtype=np.int16)
-            end = max(self._end(l) for l in self._lines)
+            end = max(self._end(x) for x in self._lines)
             out = np.zeros(int(end * SAMPLE_RATE) + 1, dtype=np.int16)
-            for l in self._lines:
-                n = len(l.pcm) if l.cut_at is None else l.cut_at
-                s = int(l.start * SAMPLE_RATE)
-                out[s : s + n] = l.pcm[:n]
+            for line in self._lines:
+                n = len(line.pcm) if line.cut_at is None else line.cut_at
+                s = int(line.start * SAMPLE_RATE)
+                out[s : s + n] = line.pcm[:n]
             return out
 
     def close(self) -> None:
