@@ -80,3 +80,41 @@ def test_events_to_stdout_are_pure_json():
 def test_bad_speed_is_a_usage_error():
     p = console([], "--speed", "0")
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("stdin_encoding", [None, "utf-8:strict"], ids=["surrogateescape", "strict"])
+def test_an_undecodable_byte_is_replaced_journaled_and_the_session_goes_on(tmp_path, stdin_encoding):
+    """One stray byte (\\xff) in a reply: heard as U+FFFD, every event saved, the session completes."""
+    log = tmp_path / "events.jsonl"
+    data = tmp_path / "data"
+    script = SCRIPT[:2] + ["\udcff"] + SCRIPT[2:]
+    raw = "".join(line + "\n" for line in script).encode("utf-8", "surrogateescape")
+    assert b"\xff\n" in raw
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "VOICE_COACH_DATA": str(data)}
+    if stdin_encoding:
+        env["PYTHONIOENCODING"] = stdin_encoding
+    p = subprocess.run([sys.executable, "-m", "voice_coach", "run", "--console", "--speed", "200", "--events", str(log)],
+                       input=raw, capture_output=True, timeout=60, env=env)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode == 0, err
+    assert "Traceback" not in err and "warning" not in err
+    heard = [e["text"] for e in events_of(log) if e["type"] == "heard"]
+    assert heard == SCRIPT[:2] + ["\ufffd"] + SCRIPT[2:]
+    from voice_coach.journal import read_journal
+
+    (saved,) = read_journal(data / "journal.sqlite3")
+    assert saved.outcome == "completed"
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "nan", "inf", "-inf", "1e400"])
+def test_a_speed_that_is_not_a_positive_finite_number_is_one_line_exit_2(speed):
+    p = console([], f"--speed={speed}", timeout=20)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    assert "--speed" in p.stderr
+
+
+@pytest.mark.parametrize("arg", ["--deaf-timeout=nan", "--deaf-timeout=0", "--deaf-timeout=inf", "--volume=nan", "--volume=2", "--rate=0"])
+def test_other_numbers_are_checked_before_a_session_starts(arg):
+    p = subprocess.run([sys.executable, "-m", "voice_coach", "run", arg], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    assert arg.split("=")[0] in p.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -82,11 +83,25 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def check_numbers(args: argparse.Namespace) -> None:
+    """Numbers that time or shape a session: finite and in range, or one line (nan and inf would
+    pass a plain `<= 0` test, and a clock running nan times faster never reaches the next tick)."""
+    def positive(name: str, value: float | None) -> None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{name} must be a number greater than 0, got {value}", EXIT_USAGE)
+
+    positive("--speed", getattr(args, "speed", None))
+    positive("--deaf-timeout", getattr(args, "deaf_timeout", None))
+    positive("--rate", getattr(args, "rate", None))
+    volume = getattr(args, "volume", None)
+    if volume is not None and not (math.isfinite(volume) and 0.0 <= volume <= 1.0):
+        raise UserError(f"--volume must be between 0.0 and 1.0, got {volume}", EXIT_USAGE)
+
+
 def dispatch(args: argparse.Namespace, content: Path) -> int:
     # Imports stay inside each branch so that a command never pays for another's heavy libraries.
+    check_numbers(args)
     if args.command == "run":
-        if args.speed <= 0:
-            raise UserError("--speed must be greater than 0", EXIT_USAGE)
         if args.console:
             from voice_coach.console import run_console
 

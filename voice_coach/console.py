@@ -9,6 +9,7 @@ the middle of a hold.
 from __future__ import annotations
 
 import queue
+import re
 import sys
 import threading
 import time
@@ -94,9 +95,23 @@ def _isatty(stream) -> bool:
 
 
 def _read_lines(stdin, lines: queue.Queue) -> None:
+    # Bytes, decoded here: a byte that is not UTF-8 becomes U+FFFD, so one stray byte neither
+    # ends the input (a strict decoder raises) nor reaches the journal as a lone surrogate.
+    source = getattr(stdin, "buffer", None) or stdin
     try:
-        for line in stdin:
-            lines.put(line.rstrip("\r\n"))
+        for line in source:
+            lines.put(decode_line(line).rstrip("\r\n"))
     except (OSError, ValueError):
         pass
     lines.put(_EOF)
+
+
+def decode_line(line: bytes | str) -> str:
+    """One typed line as text that can always be written: undecodable bytes (and the lone
+    surrogates a surrogateescape decoder makes of them) become U+FFFD."""
+    if isinstance(line, bytes):
+        return line.decode("utf-8", errors="replace")
+    return _SURROGATE.sub("\ufffd", line)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
