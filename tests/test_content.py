@@ -30,6 +30,19 @@ BROKEN = [
     ("routine.toml", "low = 5\n", "low = 8\n", "guidance.low", "must not be above"),
     ("routine.toml", "confirm_at_or_below = 2", "confirm_at_or_below = 5", "guidance.confirm_at_or_below", "must be below"),
     ("routine.toml", "{rating}? Say yes", "{value}? Say yes", "guidance.confirm", "unknown placeholder {value}"),
+    # Only a plain {name} the coach fills: a format spec, a conversion, an attribute or an index
+    # would pass str.format's parser and crash (or say something odd) mid-session.
+    ("routine.toml", "Noted: {location}.", "Noted: {location:d}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location!x}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location!r}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location:{location}}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location.upper}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location[0]}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {0}.", "palpation.noted", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {location.", "palpation.noted", "bad placeholder"),
+    ("routine.toml", "{elapsed} seconds", "{elapsed:>3} seconds", "hold.cue", "only plain {name} placeholders"),
+    ("routine.toml", "Noted: {location}.", "Noted: {{location}}.", None, None),  # literal braces: fine
     ("routine.toml", 'id = "skin"', 'id = "fever"', "screening.questions[1].id", "duplicate id"),
     ("routine.toml", "[welcome]", "[welcome", "(syntax)", "not valid TOML"),
     ("routine.toml", 'lines = [\n    "Hello.', 'lines = [\n    7, "Hello.', "welcome.lines", "list of text"),
@@ -72,6 +85,15 @@ def test_missing_file_and_folder(content_copy, tmp_path):
         load_content(tmp_path / "nowhere")
 
 
+@pytest.mark.parametrize("file", ["routine.toml", "phrases.toml"])
+def test_a_file_that_is_not_utf8_is_one_error_naming_it(content_copy, file):
+    path = content_copy / file
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n# caf\xe9\n", 1))
+    with pytest.raises(ContentError) as err:
+        load_content(content_copy)
+    assert f"{file}: (file): not UTF-8 text" in err.value.message and "\n" not in err.value.message
+
+
 def test_shipped_content_loads(content):
     r = content.routine
     assert [q.id for q in r.screening.questions] == ["fever", "skin", "wounds", "inflammation"]
@@ -89,3 +111,33 @@ def test_cli_bad_content_is_one_line_and_exit_2(content_copy):
     assert p.stderr.strip().count("\n") == 0
     assert "routine.toml: welcome.colour: unknown key" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_cli_content_that_is_not_utf8_is_one_line_and_exit_2(content_copy):
+    path = content_copy / "routine.toml"
+    path.write_bytes(b"\xff\xfe" + path.read_bytes())
+    p = subprocess.run(
+        [sys.executable, "-m", "voice_coach", "--content", str(content_copy), "run", "--console"],
+        input="", capture_output=True, text=True, timeout=60,
+    )
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().count("\n") == 0 and "routine.toml" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_every_placeholder_in_the_shipped_content_is_filled_by_the_session(content):
+    """The strict check and the session agree: each line formats with the names the schema allows."""
+    import string
+
+    from voice_coach.routine import SCHEMA
+
+    def walk(schema, ns, key=""):
+        for name, kind in schema.items():
+            value = getattr(ns, name)
+            if isinstance(kind, dict):
+                walk(kind, value, f"{key}{name}.")
+            elif isinstance(kind, tuple) and kind[0] == "text":
+                fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+                assert fields <= kind[1], f"{key}{name}"
+                value.format(**{f: 7 for f in kind[1]})
+
+    walk(SCHEMA, content.routine)

@@ -155,12 +155,18 @@ def _checked_text(c: Checker, data: dict, key: str, name: str, allowed: set[str]
 
 
 def _placeholders(c: Checker, full: str, text: str, allowed: set[str]) -> str:
+    """Only plain {name} placeholders the coach fills: str.format's parser accepts {name:d} or
+    {name!x}, which would then crash (or say something odd) in the middle of a session."""
+    hint = f"; allowed: {{{', '.join(sorted(allowed))}}}" if allowed else "; this line takes none"
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
     except ValueError as e:
         raise c.fail(full, f"bad placeholder: {e}") from None
-    bad = names - allowed
+    for name, spec, conv in fields:
+        if spec or conv is not None or not name.isidentifier():
+            shown = name + (f"!{conv}" if conv is not None else "") + (f":{spec}" if spec else "")
+            raise c.fail(full, f"bad placeholder {{{shown}}}: only plain {{name}} placeholders, no format, conversion, attribute or index{hint}")
+    bad = {name for name, _, _ in fields} - allowed
     if bad:
-        hint = f"; allowed: {{{', '.join(sorted(allowed))}}}" if allowed else "; this line takes none"
         raise c.fail(full, f"unknown placeholder {{{sorted(bad)[0]}}}{hint}")
     return text

@@ -17,6 +17,8 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ContentError(str(path), "(file)", "missing; restore it from the repository") from None
     except tomllib.TOMLDecodeError as e:
         raise ContentError(str(path), "(syntax)", f"not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ContentError(str(path), "(file)", f"not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except OSError as e:
         raise ContentError(str(path), "(file)", f"cannot be read: {e.strerror}") from None
 
