@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -381,17 +382,80 @@ def read_journal(path: Path | None = None) -> list[SessionData]:
 
 
 def _readonly_copy(path: Path) -> sqlite3.Connection:
+    """The journal of a disk that cannot be written (an SD card remounted read-only), copied into
+    memory and migrated there; nothing on the disk is touched.
+
+    SQLite opens a WAL file read-only only if it can make the `-shm` beside it, which a read-only
+    folder refuses. Then a copy of the file and its `-wal` in the temp folder is read instead (so
+    events committed to the `-wal` but not yet checkpointed are not skipped), and if that cannot be
+    made either, the file alone as immutable."""
+    uri = path.absolute().as_uri()
     try:
-        src = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=2.0)
-        mem = sqlite3.connect(":memory:", isolation_level=None)
-        src.backup(mem)
-        src.close()
-        migrate(mem)
-        return mem
+        return _snapshot(f"{uri}?mode=ro")
     except JournalError as e:
         raise JournalError(f"the journal {path} {e.message}", e.kind) from None
     except (sqlite3.Error, OSError) as e:
-        raise _reading_error(path, e) from None
+        first = e
+    try:
+        with tempfile.TemporaryDirectory(prefix="voice-coach-journal-") as d:
+            copy = Path(d) / path.name
+            shutil.copyfile(path, copy)
+            if Path(f"{path}-wal").exists():
+                shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+            return _snapshot(copy.as_uri())
+    except JournalError as e:
+        raise JournalError(f"the journal {path} {e.message}", e.kind) from None
+    except (sqlite3.Error, OSError):
+        pass
+    try:
+        return _snapshot(f"{uri}?mode=ro&immutable=1")
+    except JournalError as e:
+        raise JournalError(f"the journal {path} {e.message}", e.kind) from None
+    except (sqlite3.Error, OSError):
+        raise _reading_error(path, first) from None
+
+
+class _StillLocked(sqlite3.OperationalError):
+    pass
+
+
+def _snapshot(uri: str, seconds: float = 2.0) -> sqlite3.Connection:
+    src = sqlite3.connect(uri, uri=True, timeout=seconds)
+    deadline = time.monotonic() + seconds
+
+    def give_up_when_locked(status, remaining, total):
+        # Connection.backup() retries a locked source for ever; a reader must not hang.
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise _StillLocked("database is locked")
+
+    mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    try:
+        src.backup(mem, progress=give_up_when_locked)
+    except BaseException:
+        mem.close()
+        raise
+    finally:
+        src.close()
+    try:
+        migrate(mem)
+    except BaseException:
+        mem.close()
+        raise
+    return mem
+
+
+def read_past(path: Path) -> list[SessionData]:
+    """The sessions of a journal this process cannot write, read without writing; [] if unreadable."""
+    try:
+        conn = _readonly_copy(path)
+    except (JournalError, sqlite3.Error, OSError):
+        return []
+    try:
+        return load_sessions(conn)
+    except (sqlite3.Error, OSError):
+        return []
+    finally:
+        conn.close()
 
 
 def _reading_error(path: Path, e: BaseException) -> JournalError:
@@ -474,6 +538,10 @@ class Journal:
             self._close_conn()
             if classify(e) != "damaged" or not self.path.exists():
                 self._fail(f"cannot open the journal {self.path} ({describe(e)})")
+                if classify(e) in ("readonly", "full", "error") and self.path.is_file():
+                    # Cannot write (a read-only card, a full disk): still read the past sessions,
+                    # so this session keeps its advice, the red-flag warning above all.
+                    self.past = read_past(self.path)
                 return
             damage = str(e)
         try:
