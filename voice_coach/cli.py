@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 from pathlib import Path
 
-from voice_coach.errors import EXIT_USAGE, UserError
+from voice_coach.errors import EXIT_USAGE, UserError, silence_stdout
 from voice_coach.paths import default_content_dir, default_models_dir
 
 
@@ -70,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     content = args.content or default_content_dir()
     try:
-        return dispatch(args, content)
+        code = dispatch(args, content)
+        _flush_stdout()  # a full disk shows here, as one line, not at exit as a traceback
+        return code
     except UserError as e:
         print(f"voice-coach: {e.message}", file=sys.stderr)
         return e.exit_code
@@ -79,8 +82,35 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (`| head`): nothing left to tell anyone.
-        sys.stdout = None
+        silence_stdout()
         return 0
+    except OSError as e:
+        # The last resort for a file or device problem nobody foresaw: one line, never a traceback.
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"voice-coach: input/output failed: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+
+
+def _flush_stdout() -> None:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        silence_stdout()
+        raise UserError(f"cannot write the output: {e.strerror or e}") from None
+
+
+def writable_folder(folder: Path, flag: str) -> None:
+    """Make `folder` (and its parents) and prove a file can be written there, or one line."""
+    try:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".voice-coach-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"{flag} {folder}: cannot write there ({e.strerror or e}); choose another folder", EXIT_USAGE) from None
 
 
 def check_numbers(args: argparse.Namespace) -> None:
@@ -110,6 +140,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
 
         return run_live(content, args)
     if args.command == "demo":
+        writable_folder(args.out, "--out")  # before minutes of recognition, not after
         from voice_coach.demo import run_demo
 
         return run_demo(content, args)
@@ -126,6 +157,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
 
         return download_model(args.dir or default_models_dir())
     if args.command == "bench":
+        writable_folder(args.out, "--out")
         from voice_coach.bench import run_bench
 
         return run_bench(content, out=args.out, quick=args.quick)

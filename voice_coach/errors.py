@@ -1,5 +1,8 @@
 """Errors a person can act on: one line naming the fix, and the exit code to leave with."""
 
+import os
+import sys
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -25,3 +28,15 @@ class ContentError(UserError):
         self.file = file
         self.key = key
         self.problem = problem
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once it has failed (a closed pipe, a full disk), so the
+    interpreter's own flush at exit does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+    sys.stdout = None

@@ -11,9 +11,18 @@ from voice_coach.errors import EXIT_USAGE, UserError
 
 
 class EventLog:
-    def __init__(self, target: str | None):
+    """Writes the log. If the very first record cannot be written (a full disk, /dev/full), that is
+    one line and exit 2 before the coach has said anything. Later, a failing log must not stop a
+    session in the middle of a hold: it warns once on stderr and the session goes on (the journal
+    still keeps every event)."""
+
+    def __init__(self, target: str | None, warn=None):
         self._own = False
         self._f: TextIO | None = None
+        self._target = target
+        self._written = 0
+        self._warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.failure: str | None = None
         if target == "-":
             self._f = sys.stdout
         elif target:
@@ -30,11 +39,31 @@ class EventLog:
         return self._f is sys.stdout
 
     def __call__(self, record: dict) -> None:
-        if self._f is not None:
+        if self._f is None:
+            return
+        try:
             self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
             self._f.flush()
+        except (OSError, ValueError) as e:  # ValueError: the stream was closed under us
+            self._failed(e)
+            return
+        self._written += 1
+
+    def _failed(self, e: Exception) -> None:
+        where = "standard output" if self._target == "-" else self._target
+        self.failure = f"cannot write the event log {where}: {getattr(e, 'strerror', None) or e}"
+        self.close()
+        if not self._written:
+            raise UserError(self.failure, EXIT_USAGE) from None
+        try:
+            self._warn(f"voice-coach: warning: {self.failure}; the session goes on without it (the journal keeps every event)")
+        except Exception:  # noqa: BLE001 - a warning must not stop the session
+            pass
 
     def close(self) -> None:
-        if self._own and self._f is not None:
-            self._f.close()
-        self._f = None
+        f, self._f = self._f, None
+        if self._own and f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from voice_coach import advice
-from voice_coach.errors import EXIT_FAILURE, EXIT_OK, UserError
+from voice_coach.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UserError, silence_stdout
 from voice_coach.journal import JournalError, SessionData, journal_path, read_journal
 
 EXPORT_FIELDS = [
@@ -120,13 +120,43 @@ def _advice_text(note: advice.Note) -> str:
 
 
 def run_history(plot: Path | None = None, path: Path | None = None, out=None) -> int:
+    if plot is not None:
+        plot_format(Path(plot))  # a plot that cannot be made fails before anything is printed
     path, sessions = load(path)
     out = out or sys.stdout
-    out.write(format_history(path, sessions))
+    write_out(out, format_history(path, sessions))
     if plot is not None:
         draw(sessions, Path(plot))
-        out.write(f"\nPlot written to {plot}\n")
+        write_out(out, f"\nPlot written to {plot}\n")
     return EXIT_OK
+
+
+def write_out(out, text: str) -> None:
+    """Write to the output, or one line saying why not (a full disk, /dev/full). A closed pipe
+    (`| head`) is left to the CLI, which ends quietly."""
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        if out is sys.stdout:
+            silence_stdout()
+        raise UserError(f"cannot write the output: {e.strerror or e}", EXIT_FAILURE) from None
+
+
+def plot_format(target: Path) -> str:
+    """The plot's format from its extension, one matplotlib can write; else one line naming them."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise UserError("install matplotlib: pip install matplotlib", EXIT_FAILURE) from None
+    supported = sorted(FigureCanvasBase.get_supported_filetypes())
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in supported:
+        shown = f"'.{fmt}' is not an image format" if fmt else "the name has no image extension"
+        raise UserError(f"--plot {target}: {shown}; end the name with one of: .{', .'.join(supported)}", EXIT_USAGE)
+    return fmt
 
 
 def draw(sessions: list[SessionData], target: Path) -> None:
@@ -154,11 +184,12 @@ def draw(sessions: list[SessionData], target: Path) -> None:
             ax.legend(loc="best", fontsize="small")
             fig.autofmt_xdate()
         ax.grid(True, alpha=0.3)
+        fmt = plot_format(target)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(target, dpi=100)
-        except OSError as e:
-            raise UserError(f"cannot write the plot {target}: {e.strerror or e}", EXIT_FAILURE) from None
+            fig.savefig(target, dpi=100, format=fmt)
+        except (OSError, ValueError) as e:
+            raise UserError(f"cannot write the plot {target}: {getattr(e, 'strerror', None) or e}", EXIT_FAILURE) from None
     finally:
         plt.close(fig)
 
@@ -246,7 +277,7 @@ def run_export(fmt: str = "csv", output: Path | None = None, path: Path | None =
     else:
         raise UserError(f"unknown export format {fmt!r}; use csv or json", EXIT_FAILURE)
     if output is None:
-        (out or sys.stdout).write(text)
+        write_out(out or sys.stdout, text)
         return EXIT_OK
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
