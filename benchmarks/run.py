@@ -136,7 +136,7 @@ def stream_items(shared: Path, content_dir: Path, quick: bool) -> list[dict]:
     return items
 
 
-def run_pool(tasks: list[dict], log, journal: Path | None = None) -> list[dict]:
+def run_pool(tasks: list[dict], log, journal: Path | None = None, on_batch=None) -> list[dict]:
     """Run the batches on WORKERS processes. With a journal file, each finished batch is appended
     to it at once and batches already in it are not run again, so an interrupted run resumes; with
     $VOICE_COACH_BENCH_ONLY_DONE set, only the journal's batches are used (a run cut short by the
@@ -168,6 +168,8 @@ def run_pool(tasks: list[dict], log, journal: Path | None = None) -> list[dict]:
             jf.flush()
             if (k + 1) % max(1, len(todo) // 20) == 0:
                 log(f"  {k + 1}/{len(todo)} batches, {time.monotonic() - t0:.0f} s")
+            if on_batch is not None:
+                on_batch(out, k + 1, len(todo))
     return out
 
 
@@ -279,8 +281,17 @@ def _cache(name: str, compute, log):
     return res
 
 
-def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str] | None = None, reuse: list[str] | None = None) -> int:
-    """Measure each available engine, the default (whisper) first.
+PROGRESS_SECONDS = 60.0  # during recognition, results.json/results.md are rewritten at most this often
+
+
+def _log_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main(content_dir: Path, out: Path, quick: bool, log=_log_stderr, engines: list[str] | None = None, reuse: list[str] | None = None) -> int:
+    """Measure each available engine, the default (whisper) first. Progress goes to `log` (stderr),
+    and results.json/results.md in `out` are rewritten after each phase and every PROGRESS_SECONDS
+    of recognition, marked "in progress" until the run ends, so a run cut short leaves its figures.
 
     engines: which to measure (default: $VOICE_COACH_BENCH_ENGINES, comma-separated, else every
     available engine). reuse: engines whose figures are taken from the existing results.json in
@@ -320,6 +331,29 @@ def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str
     sets = plan(shared, quick)
     tag = "quick" if quick else "full"
     results: dict = {}
+
+    def meta() -> dict:
+        return {
+            "quick": quick,
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
+            "engines": avail,
+            "default_engine": engines[0],
+            "reused": {e: results[e].get("measured") for e in reuse if e in results},
+            "wall_s": time.monotonic() - t_all,
+            "shared": str(shared),
+            "sizes": {k: len(v) for k, v in sets.items()},
+            "coach_lines": len(coach_lines(content_dir)),
+            "load": [load0, os.getloadavg()[0]],
+        }
+
+    def progress(what: str) -> None:
+        try:
+            write_results(out, meta(), results, engines, in_progress=what)
+        except Exception as e:  # noqa: BLE001 - a partial report that cannot be drawn must not stop the run
+            log(f"bench: could not write the partial results ({type(e).__name__}: {e}); carrying on")
+            return
+        log(f"bench: results so far in {out}/results.md ({what})")
     for engine in engines:
         if engine in reuse:
             prev = _previous(old, engine)
@@ -337,6 +371,8 @@ def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str
                 return {"error": f"{type(e).__name__}: {e}"}
 
         latency = _cache(f"{tag}_{engine}_latency", lat, log)
+        results[engine] = {"stop_latency": latency, "startup": {"error": "not measured yet"}}
+        progress(f"{engine}: stop latency measured")
 
         def start(engine=engine):
             try:
@@ -345,39 +381,55 @@ def main(content_dir: Path, out: Path, quick: bool, log=print, engines: list[str
                 return {"error": f"{type(e).__name__}: {e}"}
 
         startup = _cache(f"{tag}_{engine}_startup", start, log)
+        results[engine]["startup"] = startup
+        progress(f"{engine}: start-up measured")
         t0 = time.monotonic()
         tasks, levers, sizes = recognition_tasks(engine, sets, shared, content_dir, quick, noises)
         log(f"bench: {engine}: {len(tasks)} batches of recognition on {WORKERS} workers")
         cache = os.environ.get("VOICE_COACH_BENCH_CACHE")
-        records = run_pool(tasks, log, journal=Path(cache) / f"{tag}_{engine}_batches.jsonl" if cache else None)
-        sizes = _sizes(records)
-        t_recog = time.monotonic() - t0
         from benchmarks.report import summarize
 
-        results[engine] = {"summary": summarize(records, pb, levers), "stop_latency": latency, "startup": startup,
-                           "sizes": sizes, "recognition_wall_s": t_recog, "measured": time.strftime("%Y-%m-%d %H:%M")}
+        def measured(records: list[dict], engine=engine, latency=latency, startup=startup, levers=levers, t0=t0) -> dict:
+            return {"summary": summarize(records, pb, levers), "stop_latency": latency, "startup": startup, "sizes": _sizes(records),
+                    "recognition_wall_s": time.monotonic() - t0, "measured": time.strftime("%Y-%m-%d %H:%M")}
 
-    from benchmarks.report import write_report
+        last = [time.monotonic()]
 
-    meta = {
-        "quick": quick,
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
-        "engines": avail,
-        "default_engine": engines[0],
-        "reused": {e: results[e].get("measured") for e in reuse if e in results},
-        "wall_s": time.monotonic() - t_all,
-        "shared": str(shared),
-        "sizes": {k: len(v) for k, v in sets.items()},
-        "coach_lines": len(coach_lines(content_dir)),
-        "load": [load0, os.getloadavg()[0]],
-    }
-    main_engine = engines[0]
-    r = results[main_engine]
-    others = {e: results[e] for e in engines[1:]}
-    write_report(out, {**meta, "engine_sizes": r["sizes"]}, r["summary"], r["stop_latency"], r["startup"], others=others)
+        def on_batch(records: list[dict], done: int, total: int, engine=engine, measured=measured, last=last) -> None:
+            if done == total or time.monotonic() - last[0] < PROGRESS_SECONDS:
+                return
+            try:
+                results[engine] = measured(records)
+            except Exception as e:  # noqa: BLE001 - too few records to summarize yet: keep the earlier figures
+                log(f"bench: no partial summary yet ({type(e).__name__}: {e})")
+                return
+            progress(f"{engine}: {done} of {total} recognition batches")
+            last[0] = time.monotonic()
+
+        records = run_pool(tasks, log, journal=Path(cache) / f"{tag}_{engine}_batches.jsonl" if cache else None, on_batch=on_batch)
+        results[engine] = measured(records)
+        if engine != engines[-1]:
+            progress(f"{engine} done")
+
+    write_results(out, meta(), results, engines)
     log(f"bench: wrote {out}/results.md in {time.monotonic() - t_all:.0f} s")
     return 0
+
+
+def write_results(out: Path, meta: dict, results: dict, engines: list[str], in_progress: str | None = None) -> None:
+    """results.json and results.md from the engines measured so far. With `in_progress`, the files
+    say the run is still going (and what it has done); an engine with no recognition figures yet
+    shows its latency and start-up only."""
+    from benchmarks.report import summarize, write_report
+
+    if in_progress:
+        meta = {**meta, "in_progress": in_progress,
+                "note": f"IN PROGRESS ({in_progress}): partial figures, rewritten as the run goes on. " + meta.get("note", "")}
+    r = results.get(engines[0]) or {}
+    if "summary" not in r:
+        r = {"summary": summarize([], None, []), "stop_latency": {"error": "not measured yet"}, "startup": {"error": "not measured yet"}, **r}
+    others = {e: results[e] for e in engines[1:] if "summary" in results.get(e, {})}
+    write_report(out, {**meta, "engine_sizes": r.get("sizes") or {}}, r["summary"], r["stop_latency"], r["startup"], others=others)
 
 
 def _previous(old: dict, engine: str) -> dict | None:

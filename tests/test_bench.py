@@ -218,3 +218,50 @@ def test_report_judges_the_default_engine_and_shows_the_fallback_beside_it(tmp_p
     assert "comparison only" not in md and "reused from the full run of earlier" in md
     rerender(tmp_path)  # from results.json alone
     assert (tmp_path / "results.md").read_text() == md
+
+
+def _fake_clip(i):
+    return {"variant": "default", "set": "stop", "truth": "stop", "snr": None, "transcripts": [["stop", False, 1, 0.5]], "cpu": 0.01, "audio_s": 1.8, "i": i}
+
+
+def test_bench_writes_results_as_it_goes_and_shows_progress_on_stderr(tmp_path, monkeypatch, capsys):
+    """A tiny fake run (no recognizer, no audio): results.json/results.md exist, marked in progress,
+    after the latency phase and while recognition batches are still coming in; the end replaces them."""
+    import benchmarks.latency
+    import benchmarks.recog
+    import benchmarks.run as R
+
+    shared = tmp_path / "shared"
+    (shared / "speech" / "commands").mkdir(parents=True)
+    out = tmp_path / "out"
+    monkeypatch.setattr(A, "shared_dir", lambda: shared)
+    monkeypatch.setattr(R, "plan", lambda shared, quick: {"stop": [1, 2, 3]})
+    monkeypatch.setattr(R, "engine_availability", lambda pb: {"pocketsphinx": "available"})
+    monkeypatch.setattr(R, "PROGRESS_SECONDS", 0.0, raising=False)
+    monkeypatch.setattr(R, "WORKERS", 1)
+    lat = {"trials": 1, "detected": 1, "rows": [{"latency": 0.2}], "latency": {"median": 0.2, "p95": 0.2, "min": 0.2, "max": 0.2}}
+    monkeypatch.setattr(benchmarks.latency, "measure_stop_latency", lambda *a, **kw: lat)
+    monkeypatch.setattr(benchmarks.latency, "measure_startup", lambda *a, **kw: {"runs": [1.0], "median": 1.0})
+    tasks = [{"kind": "clip", "items": [k]} for k in range(4)]
+    monkeypatch.setattr(R, "recognition_tasks", lambda *a, **kw: (tasks, [], {}))
+    monkeypatch.setattr(benchmarks.recog, "run_task", lambda task: [_fake_clip(task["items"][0])])  # forked workers see it
+
+    seen = []
+    real = getattr(R, "write_results", None)
+
+    def spy(out_dir, meta, results, engines, in_progress=None):
+        real(out_dir, meta, results, engines, in_progress)
+        doc = json.loads((Path(out_dir) / "results.json").read_text())
+        seen.append((in_progress, doc["meta"].get("in_progress"), "IN PROGRESS" in (Path(out_dir) / "results.md").read_text()))
+
+    monkeypatch.setattr(R, "write_results", spy, raising=False)
+    assert R.main(ROOT / "content", out, quick=True, engines=["pocketsphinx"], reuse=[]) == 0
+
+    assert seen[0] == ("pocketsphinx: stop latency measured", "pocketsphinx: stop latency measured", True)
+    assert any(p and "recognition batches" in p for p, _, _ in seen), seen  # during recognition, not only after it
+    assert seen[-1] == (None, None, False)
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["summary"]["accuracy"]["default"]["clean"]["stop_silenced"]["n"] == 4
+    err = capsys.readouterr()
+    assert "bench: results so far in" in err.err and "batches" in err.err
+    assert "bench:" not in err.out  # progress is on stderr
