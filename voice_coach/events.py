@@ -62,9 +62,14 @@ Event = Start | Heard | Tick | SpeechDone | InputEnded | AudioFault | AudioResto
 @dataclass(frozen=True)
 class Action:
     type: ClassVar[str] = "action"
+    # The session phase the action came from (voice_coach/phases/); "" outside a session. Not
+    # part of an action's identity: Say("Hello.") is Say("Hello.") in any phase.
+    phase: str = field(default="", compare=False, kw_only=True)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+        data = asdict(self)
+        phase = data.pop("phase")
+        return {"type": self.type, **data, **({"phase": phase} if phase else {})}
 
 
 @dataclass(frozen=True)

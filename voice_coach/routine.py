@@ -46,7 +46,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "pressure": {"lines": LINES, "ask_rating": TEXT, "rating_prompt": TEXT},
     "guidance": {
         "low": _n(1, 10), "high": _n(1, 10), "in_range": TEXT, "too_low": TEXT, "too_high": TEXT,
-        "release_now": TEXT, "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
+        "release_now": TEXT, "release_at": _n(2, 10), "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
         "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"),
     },
     "hold": {
@@ -105,6 +105,8 @@ def load_routine(path: Path) -> SimpleNamespace:
     g, h = r.guidance, r.hold
     if g.low > g.high:
         raise c.fail("guidance.low", f"must not be above guidance.high ({g.high:g})")
+    if g.release_at <= g.high:
+        raise c.fail("guidance.release_at", f"must be above guidance.high ({g.high:g})")
     if g.confirm_at_or_below >= g.low:
         raise c.fail("guidance.confirm_at_or_below", f"must be below guidance.low ({g.low:g})")
     if h.min_seconds > h.max_seconds:
