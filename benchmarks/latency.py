@@ -62,9 +62,9 @@ def silence_now():
     voice.cancel()
     emit(ev="cancel", t=t, heard=state["hear"])
 class L(Listener):
-    def hear(self, text, final, sure=True):
-        state["hear"] = {"t": time.monotonic(), "text": text, "final": final, "captured": getattr(self.source, "last_capture_time", None)}
-        super().hear(text, final, sure)
+    def hear(self, tr):
+        state["hear"] = {"t": time.monotonic(), "text": tr.text, "final": tr.final, "captured": getattr(self.source, "last_capture_time", None)}
+        super().hear(tr)
 def post(e):  # only faults matter here; a listener that faults hears nothing, and the bench must say so
     if hasattr(e, "reason"):
         emit(ev="fault", reason=e.reason)

@@ -71,7 +71,7 @@ def run_console(content_dir: Path, speed: float = 1.0, events: str | None = None
             else:
                 time.sleep(TICK_SECONDS)
             session = driver.session
-            if pending is not None and (interactive or session.awaiting_answer or session.paused or session.is_urgent(pending)):
+            if pending is not None and (interactive or session.awaiting_answer or session.paused or session.understand.urgent(pending) is not None):
                 text, pending = pending, None
                 if text.strip():
                     print(f"you: {text}", file=out, flush=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from voice_coach.clock import FakeClock
 from voice_coach.driver import SessionDriver
-from voice_coach.events import CancelSpeech, Heard, HoldEnd, HoldStart, InputEnded, Say, SpeechDone, Start, Tick
+from voice_coach.events import CancelSpeech, HoldEnd, HoldStart, InputEnded, Say, SpeechDone, Start, Tick
 from voice_coach.interfaces import SAMPLE_RATE
 
 CHUNK = SAMPLE_RATE // 50  # 20 ms
@@ -94,6 +94,7 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     from voice_coach.event_log import EventLog
     from voice_coach.recognizers import make_recognizer
     from voice_coach.routine import load_content
+    from voice_coach.understand import Understanding
 
     content = load_content(content_dir)
     recognizer = make_recognizer(args.engine, args.model, content.phrases)
@@ -102,6 +103,7 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     clock = FakeClock()
     log = EventLog(getattr(args, "events", None))
     driver = SessionDriver(content, clock, [log])
+    understand = Understanding(content.phrases)
     folder = Path(args.out)
 
     print(f"Demo: a whole session with no sound card. Recognizer: {recognizer.name}.", file=out)
@@ -150,9 +152,10 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
             mic.add(chunk)
             for tr in recognizer.accept(chunk):
                 if tr.text.strip():
-                    note = " (partial)" if not tr.final else "" if tr.sure else " (unsure)"
+                    heard = understand.heard(tr)
+                    note = " (partial)" if not tr.final else "" if heard.sure else " (unsure)"
                     print(f"{stamp()} heard{note}: {tr.text!r}", file=out)
-                    apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
+                    apply(driver.feed(heard))
             clock.advance(CHUNK / SAMPLE_RATE)
             apply(driver.feed(Tick()))
             if was_speaking and not speaker.busy:
@@ -183,7 +186,7 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
                 recipient.say(recipient_voice.synthesize(nxt.text))
         for tr in recognizer.flush():
             if tr.text.strip() and not driver.session.ended:
-                apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
+                apply(driver.feed(understand.heard(tr)))
     finally:
         log.close()
 

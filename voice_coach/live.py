@@ -37,8 +37,9 @@ from voice_coach.events import (
     Start,
     Tick,
 )
-from voice_coach.intents import URGENT_INTENTS, PhraseBook
-from voice_coach.interfaces import AudioSink, AudioSource, Recognizer, Synthesizer
+from voice_coach.intents import PhraseBook
+from voice_coach.interfaces import AudioSink, AudioSource, Recognizer, Synthesizer, Transcript
+from voice_coach.understand import Understanding
 
 TICK_SECONDS = 0.02
 # A microphone that stays dead this long ends the session: the coach cannot guide blind.
@@ -128,7 +129,7 @@ class Listener:
     ):
         self.source = source
         self.recognizer = recognizer
-        self.phrases = phrases
+        self.understand = Understanding(phrases)
         self.post = post
         self.silence_now = silence_now
         self.echo = echo
@@ -174,14 +175,14 @@ class Listener:
             self._fault(f"the recognizer failed ({e})")
             return
         for tr in transcripts:
-            self.hear(tr.text, tr.final, tr.sure)
+            self.hear(tr)
 
-    def hear(self, text: str, final: bool, sure: bool = True) -> None:
-        if not text.strip():
+    def hear(self, tr: Transcript) -> None:
+        if not tr.text.strip():
             return
-        if self.phrases.parse(text)[0].name in URGENT_INTENTS:
-            self.silence_now()
-        self.post(Heard(text, final, sure))
+        if self.understand.urgent(tr.text) is not None:
+            self.silence_now()  # before anything else, the sureness check included
+        self.post(self.understand.heard(tr))
 
     def _fault(self, reason: str) -> None:
         if self.faulted_since is None:

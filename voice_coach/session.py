@@ -37,9 +37,10 @@ from voice_coach.events import (
     Tick,
     Understood,
 )
-from voice_coach.intents import RED_FLAG, URGENT_INTENTS, Intent
+from voice_coach.intents import RED_FLAG, Intent
 from voice_coach.phases import PHASES, Phase, Question
 from voice_coach.routine import Content
+from voice_coach.understand import Understanding, urgent as urgent_of
 
 # Outcomes, and the exit codes the CLI maps them to.
 COMPLETED, HALTED, DECLINED, QUIT = "completed", "halted", "declined", "quit"
@@ -70,7 +71,7 @@ class Session:
         self.start_notes = tuple(start_notes)
         self._summary_notes = summary_notes
         self.r = content.routine
-        self.phrases = content.phrases
+        self.understand = Understanding(content.phrases, content.routine.guidance)
         self.clock = clock
         self.outcome: str | None = None
         self.paused = False
@@ -108,9 +109,6 @@ class Session:
     @property
     def run_time(self) -> float:
         return self._run
-
-    def is_urgent(self, text: str) -> bool:
-        return any(i.name in URGENT_INTENTS for i in self.phrases.parse(text))
 
     def handle(self, event: Event) -> list[Action]:
         if self.ended:
@@ -178,10 +176,6 @@ class Session:
         k = self.knot
         self.emit(Record("rating", {"knot": k.number, "round": k.round, "value": value, "phase": phase, "location": k.location}))
 
-    def reads_back(self, value: int) -> bool:
-        """A rating this low is read back before the coach acts on it."""
-        return value <= self.r.guidance.confirm_at_or_below
-
     def ask_again(self, q: Question) -> None:
         q.asked_at = self._run
         for s in q.prompt:
@@ -209,13 +203,12 @@ class Session:
     # -- transcripts ----------------------------------------------------------------------------
 
     def _heard(self, event: Heard) -> None:
-        intents = self.phrases.parse(event.text, event.sure)
-        first = intents[0]
-        if first.name == RED_FLAG:
-            self.emit(Understood(RED_FLAG, first.value, partial=not event.final))
-            self._halt_red_flag(first.value)
+        intents = self.understand.intents(event.text, event.sure)
+        urgent = urgent_of(intents)
+        if urgent is not None and urgent.name == RED_FLAG:
+            self.emit(Understood(RED_FLAG, urgent.value, partial=not event.final))
+            self._halt_red_flag(urgent.value)
             return
-        urgent = next((i for i in intents if i.name in URGENT_INTENTS and i.name != RED_FLAG), None)
         if urgent is not None:
             if not self.paused:
                 self.emit(Understood(urgent.name, None, partial=not event.final))

@@ -69,7 +69,7 @@ class Hold(Phase):
             s.say(s.r.hold.too_early, "hold.too_early")
 
     def _rated(self, s, value: int) -> None:
-        if s.reads_back(value) and value != self.unconfirmed:
+        if s.understand.reads_back(value) and value != self.unconfirmed:
             # The hold keeps running while the coach asks; nothing changes until it is confirmed.
             self.unconfirmed = value
             s.say(s.r.guidance.confirm.format(rating=value), "guidance.confirm")

@@ -22,7 +22,7 @@ class Rating(Phase):
 
     def _rated(self, s, intent) -> None:
         value = int(intent.value)
-        if not s.reads_back(value):
+        if not s.understand.reads_back(value):
             self._apply(s, value)
             return
         g = s.r.guidance
