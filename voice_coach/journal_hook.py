@@ -29,6 +29,22 @@ def journaled_driver(content, clock, observers=(), journal: Journal | None = Non
     return driver
 
 
+def session_driver(content, clock, journal: Journal, window: int | None = None) -> SessionDriver:
+    """A driver for the runtime: the journal's advice given to the session at construction, and
+    the journal told about the driver (for its warnings); the runtime observes the driver and
+    hands every record to the journal on its own thread."""
+    start, summary = journal_notes(journal, content.routine, window)
+    driver = SessionDriver(content, clock, start_notes=start, summary_notes=summary)
+    journal.driver = driver
+    return driver
+
+
+def announce(journal: Journal) -> None:
+    """Once the driver is observed: log why the journal could not be opened, if it could not."""
+    if journal.failure is not None and journal.driver is not None:
+        journal.driver.note({"type": "journal_warning", "message": journal.failure})
+
+
 def journal_notes(j: Journal, routine, window: int | None = None) -> tuple[list[Say], Callable[[], list[Say]]]:
     """The journal's advice: lines to say after the welcome, and a function giving the lines to say
     before the goodbye (worked out then, from this session so far)."""

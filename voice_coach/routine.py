@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from voice_coach.errors import ContentError
+from voice_coach.events import FAULT_CODES
 from voice_coach.intents import PhraseBook, load_phrasebook
 from voice_coach.validate import Checker, load_toml
 
@@ -71,9 +72,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "control": {
         "paused": TEXT, "resumed": TEXT, "not_understood": TEXT, "help": TEXT, "time_left": _t("seconds"),
         "no_timer": TEXT, "cannot_skip": TEXT, "no_answer": TEXT, "input_ended": TEXT,
-        "finished_early": TEXT, "cannot_hear": _t("reason"), "hearing_again": TEXT,
+        "finished_early": TEXT, "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },
+    "faults": {**{f"{src}_{code}": TEXT for src, codes in FAULT_CODES.items() for code in codes}, "voice_back": TEXT, "failed": TEXT},
     # Said from the journal across sessions (voice_coach/advice.py decides when).
     "journal": {
         "red_flag_last_time": _t("what"), "daily_life_last_time": TEXT, "daily_life_today": TEXT,

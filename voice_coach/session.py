@@ -20,16 +20,18 @@ from typing import Callable, Sequence
 from voice_coach.clock import Clock
 from voice_coach.events import (
     Action,
-    AudioFault,
-    AudioRestored,
     CancelSpeech,
     End,
     Event,
+    Failed,
+    Fault,
     Halt,
     Heard,
     InputEnded,
     Paused,
+    Pressed,
     Record,
+    Restored,
     Resumed,
     Say,
     SpeechDone,
@@ -40,10 +42,11 @@ from voice_coach.events import (
 from voice_coach.intents import RED_FLAG, Intent
 from voice_coach.phases import PHASES, Phase, Question
 from voice_coach.routine import Content
-from voice_coach.understand import Understanding, urgent as urgent_of
+from voice_coach.understand import STOPS, Understanding
+from voice_coach.understand import urgent as urgent_of
 
 # Outcomes, and the exit codes the CLI maps them to.
-COMPLETED, HALTED, DECLINED, QUIT = "completed", "halted", "declined", "quit"
+COMPLETED, HALTED, DECLINED, QUIT, FAILED = "completed", "halted", "declined", "quit", "failed"
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Knot:
 
 
 class Session:
-    COMPLETED, HALTED, DECLINED, QUIT = COMPLETED, HALTED, DECLINED, QUIT
+    COMPLETED, HALTED, DECLINED, QUIT, FAILED = COMPLETED, HALTED, DECLINED, QUIT, FAILED
 
     def __init__(
         self,
@@ -75,7 +78,8 @@ class Session:
         self.clock = clock
         self.outcome: str | None = None
         self.paused = False
-        self.deaf = False
+        self.deaf = False  # a mic or recognizer fault: cannot hear
+        self.mute = False  # a voice fault: cannot speak
         self.phase: Phase | None = None
         self.knot: Knot | None = None
         self.knots: list[Knot] = []
@@ -117,6 +121,8 @@ class Session:
         self._advance_clock()
         if isinstance(event, Heard):
             self._heard(event)
+        elif isinstance(event, Pressed):
+            self._pressed(event.command)
         elif isinstance(event, Start):
             self.go("preparation")
         elif isinstance(event, Tick):
@@ -127,12 +133,12 @@ class Session:
                 self.question.asked_at = self._run
         elif isinstance(event, InputEnded):
             self._input_ended()
-        elif isinstance(event, AudioFault):
-            self._audio_fault(event.reason)
-        elif isinstance(event, AudioRestored):
-            if self.deaf:
-                self.deaf = False
-                self.say(self.r.control.hearing_again, "control.hearing_again")
+        elif isinstance(event, Fault):
+            self._fault(event)
+        elif isinstance(event, Restored):
+            self._restored(event.source)
+        elif isinstance(event, Failed):
+            self._failed()
         out, self._out = self._out, []
         return out
 
@@ -221,6 +227,15 @@ class Session:
             return
         self._dispatch(intents)
 
+    def _pressed(self, command: str) -> None:
+        if command in STOPS:
+            if not self.paused:
+                self.emit(Understood(command, None))
+            self._pause(command)
+        elif command == "resume" and self.paused:
+            self.emit(Understood("resume", None))
+            self._resume()
+
     def _dispatch(self, intents: list[Intent]) -> None:
         handlers = self._handlers()
         for intent in intents:
@@ -283,21 +298,45 @@ class Session:
         self.say(self.r.control.paused, "control.paused")
 
     def _resume(self) -> None:
+        if self.deaf or self.mute:
+            # Not while the coach cannot hear a stop, or cannot be heard: it would guide blind.
+            key = "voice_failed" if self.mute else "mic_error"
+            self.say(getattr(self.r.faults, key), f"faults.{key}")
+            return
         self.paused = False
         self.emit(Resumed())
         self.say(self.r.control.resumed, "control.resumed")
         if self.phase is not None:
             self.phase.resumed(self)
 
-    def _audio_fault(self, reason: str) -> None:
-        if self.deaf:
+    def _fault(self, fault: Fault) -> None:
+        """Pause and say why, once per fault: the line for its code, never the exception."""
+        voice = fault.source == "voice"
+        if (self.mute if voice else self.deaf):
             return
-        self.deaf = True
+        if voice:
+            self.mute = True
+        else:
+            self.deaf = True
         was_paused = self.paused
-        self._pause("cannot_hear")
+        self._pause("voice_failed" if voice else "cannot_hear")
         if was_paused:
             self.emit(CancelSpeech())
-        self.say(self.r.control.cannot_hear.format(reason=reason), "control.cannot_hear")
+        self.say(getattr(self.r.faults, fault.key), f"faults.{fault.key}")
+
+    def _restored(self, source: str) -> None:
+        if source == "voice":
+            if self.mute:
+                self.mute = False
+                self.say(self.r.faults.voice_back, "faults.voice_back")
+        elif self.deaf:
+            self.deaf = False
+            self.say(self.r.control.hearing_again, "control.hearing_again")
+
+    def _failed(self) -> None:
+        self._leave_phase("failed")
+        self.say(self.r.faults.failed, "faults.failed")
+        self.end(FAILED)
 
     def _input_ended(self) -> None:
         self._leave_phase("input_ended")
