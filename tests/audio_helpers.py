@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for benchmarks/
 from benchmarks.rig import fifo_sound_devices  # noqa: E402
+from tests.tolerance import patience  # noqa: E402
 
 SR = 16_000
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -228,7 +229,7 @@ class AlsaRig:
             lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         out = []
         while True:
             left = deadline - time.monotonic()

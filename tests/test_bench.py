@@ -218,3 +218,14 @@ def test_report_judges_the_default_engine_and_shows_the_fallback_beside_it(tmp_p
     assert "comparison only" not in md and "reused from the full run of earlier" in md
     rerender(tmp_path)  # from results.json alone
     assert (tmp_path / "results.md").read_text() == md
+
+
+def test_the_lanes_benchmark_runs_and_reports(tmp_path, content):
+    """A few stops through the runtime with a slow journal; the report has both paths (figures are
+    not asserted: the benchmark measures, a test only checks it works)."""
+    from benchmarks.lanes import run_lanes
+    from tests.conftest import CONTENT
+
+    r = run_lanes(CONTENT, tmp_path, trials=5, fsync_ms=5, log=lambda line: None)
+    assert r["runtime"]["trials"] == 5 and r["inline_journal"]["trials"] == 10
+    assert "p99" in (tmp_path / "lanes.md").read_text()

@@ -17,6 +17,7 @@ import pytest
 
 from audio_helpers import SR, STOP_DIR, AlsaRig, LiveMic, _has_libasound, espeak, read_wav
 from benchmarks.rig import start_json_pump
+from tests.tolerance import patience
 
 pytestmark = [
     pytest.mark.audio,
@@ -38,7 +39,7 @@ class LiveCoach:
         start_json_pump(self.p.stdout, self._q, stamp="wall")
 
     def wait_for(self, pred, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         for ev in self.events:
             if pred(ev):
                 return ev
@@ -61,7 +62,7 @@ class LiveCoach:
 
     def finish(self, timeout: float = 60) -> int:
         try:
-            rc = self.p.wait(timeout=timeout)
+            rc = self.p.wait(timeout=patience(timeout))
         except subprocess.TimeoutExpired:
             self.p.kill()
             raise AssertionError("coach did not exit")
@@ -88,7 +89,7 @@ def speak(text: str) -> np.ndarray:
 
 def wait_quiet(rig: AlsaRig, quiet: float = 0.6, timeout: float = 60) -> None:
     """Until the speaker has played `quiet` seconds of silence: the coach has finished talking."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     n = int(quiet * SR) * 2
     while time.monotonic() < deadline:
         tail = np.frombuffer(bytes(rig.received[-n:]), dtype="<i2")
@@ -169,7 +170,7 @@ def test_stop_while_the_coach_speaks_silences_it(rig):
         mic.close()
     assert pause["reason"] == "stop"
     assert np.abs(after.astype(np.int32)).max() < 1000  # silent once paused
-    assert pause["wall"] - said_end < 10.0  # only that it comes: the benchmark measures the latency
+    assert pause["wall"] - said_end < patience(10.0)  # only that it comes: the benchmark measures the latency
 
 
 def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
@@ -187,7 +188,7 @@ def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
     finally:
         coach.kill()
         mic.close()
-    assert fault["wall"] - stalled_at < 3.0
+    assert fault["wall"] - stalled_at < patience(3.0)
     assert (fault["source"], fault["code"]) == ("mic", "stalled")
     assert pause["reason"] == "cannot_hear" and "can't hear" in said["text"]
     assert rc == 6  # EXIT_FAILED: the session ended `failed`, not `quit`

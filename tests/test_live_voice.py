@@ -8,6 +8,7 @@ import threading
 import numpy as np
 
 from voice_coach.voice import Voice
+from tests.tolerance import patience
 
 
 class SlowSynth:
@@ -17,7 +18,7 @@ class SlowSynth:
 
     def synthesize(self, text):
         self.rendering.set()
-        assert self.release.wait(5)
+        assert self.release.wait(patience(5))
         return np.ones(1600, np.int16)
 
 
@@ -43,10 +44,10 @@ def test_a_line_cancelled_while_it_renders_never_plays():
     voice = Voice(synth, sink, on_idle=idle.set)
     voice.say("Does your partner have a fever?")
     voice.say("Or an infection?")
-    assert synth.rendering.wait(5)
+    assert synth.rendering.wait(patience(5))
     voice.cancel()
     synth.release.set()
-    assert idle.wait(5)
+    assert idle.wait(patience(5))
     voice.close()
     assert sink.played == []
 
@@ -57,7 +58,7 @@ def test_lines_said_after_a_cancel_play():
     voice = Voice(synth, sink, on_idle=idle.set)
     voice.cancel()
     voice.say("Resuming.")
-    assert idle.wait(5)
+    assert idle.wait(patience(5))
     voice.close()
     assert sink.played == [1600]
 
@@ -77,7 +78,7 @@ class PausingQueue(queue.Queue):
         if found and self.armed:
             self.armed = False
             self.paused.set()
-            self.go_on.wait(2)
+            self.go_on.wait(patience(2))
         return found
 
 
@@ -99,11 +100,11 @@ def test_speaking_holds_while_a_line_is_queued_so_the_goodbye_is_not_dropped(mon
     (lines,) = made
     lines.armed = True
     voice.say("Thank you.")
-    lines.paused.wait(2)  # the old voice stops here, between "queue empty" and "not busy"
+    lines.paused.wait(patience(2))  # the old voice stops here, between "queue empty" and "not busy"
     voice.say("Take it easy.")
     lines.go_on.set()
     assert voice.speaking
-    assert voice.wait_idle(timeout=5)
+    assert voice.wait_idle(timeout=patience(5))
     voice.close()
     assert sink.played == [160, 160]
 
@@ -125,7 +126,7 @@ def test_a_failing_line_is_tried_again_and_reported_each_time():
     sink = Sink()
     voice = Voice(FailingSynth(1), sink, on_idle=idle.set, on_error=errors.append, on_spoken=spoken.set, retry_after=0.01)
     voice.say("Hold it there.")
-    assert idle.wait(5) and spoken.is_set()
+    assert idle.wait(patience(5)) and spoken.is_set()
     voice.close()
     assert [str(e) for e in errors] == ["espeak: cannot open /dev/snd (errno 16)"] and sink.played == [160]
 
@@ -162,7 +163,7 @@ def test_a_listener_bug_is_a_fault_not_a_dead_thread():
     listener = Listener(Source(), ScriptedRecognizer([(0.0, "six")]), post)
     listener.start()
     try:
-        assert faulted.wait(5)
+        assert faulted.wait(patience(5))
         assert (posted[0].source, posted[0].code) == ("recognizer", "failed")
         assert "bad phrase book" in posted[0].detail
         assert listener._thread.is_alive()

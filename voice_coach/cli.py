@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure recognition accuracy, false triggers, latency and cost")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     bench.add_argument("--quick", action="store_true", help="a small sample, for a fast look")
+    bench.add_argument("--lanes", action="store_true", help="only the runtime's stop path with a slow journal disk (seconds, no audio)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -113,7 +114,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
     if args.command == "bench":
         from voice_coach.bench import run_bench
 
-        return run_bench(content, out=args.out, quick=args.quick)
+        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes)
     if args.command == "history":
         from voice_coach.history import run_history
 
