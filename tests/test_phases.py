@@ -49,8 +49,8 @@ def test_the_event_log_names_the_phase_of_every_event_and_action(content):
     assert in_order == ["preparation", "screening", "posture", "warmup", "palpation", "rating", "hold", "soften", "integrate", "next_knot", "summary"]
     says = {e["key"]: e["phase"] for e in seen if e["type"] == "say"}
     assert says["hold.start"] == "hold" and says["screening.fever"] == "screening" and says["summary.goodbye"] == "summary"
-    heard = [e for e in seen if e["type"] == "heard" and e["text"] == "softened"]
-    assert heard[0]["phase"] == "hold"
+    heard = next(e for e in seen if e["type"] == "heard" and e["text"] == "softened")
+    assert heard["phase"] == "hold"
 
 
 def test_the_journal_keeps_the_phase(content, tmp_path):
@@ -70,7 +70,7 @@ def test_the_journal_keeps_the_phase(content, tmp_path):
 
 def test_advice_is_given_at_construction_and_the_session_is_not_changed_after(content):
     note = Say("Last time we stopped for a warning sign.", "journal.red_flag_last_time")
-    s = Session(content, FakeClock(), start_notes=[note], summary_notes=lambda: [])
+    s = Session(content, FakeClock(), start_notes=[note], summary_notes=list)
     assert isinstance(s.start_notes, tuple)
     keys = [a.key for a in s.handle(Start()) if isinstance(a, Say)]
     assert keys.index("journal.red_flag_last_time") == keys.index("welcome.lines[1]") + 1

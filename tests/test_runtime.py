@@ -3,7 +3,6 @@ write, lines spoken only once the journal has them, voice faults, button presses
 
 import threading
 
-import numpy as np
 import pytest
 
 from tests.tolerance import patience
@@ -177,7 +176,7 @@ def test_a_voice_that_keeps_failing_pauses_then_ends_the_session_failed(content,
 
 @pytest.mark.parametrize("text", ["stop", "it's tingling"])
 def test_an_urgent_transcript_judged_on_the_posting_thread_goes_to_the_system_lane(content, text):
-    rt, log = build(content, threaded=False)
+    rt, _ = build(content, threaded=False)
     rt.post(Transcript(text, final=True))
     assert len(rt._system) == 1 and not rt._data
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from voice_coach.engines import ENGINES
 from voice_coach.errors import EXIT_USAGE, UserError
 from voice_coach.paths import default_content_dir, default_models_dir
 
@@ -24,13 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a whole session with no hardware: synthesized replies through the real recognizer")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the coach's speech WAV and the transcript")
-    demo.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None)
+    demo.add_argument("--engine", choices=ENGINES, default=None)
     demo.add_argument("--model", type=Path, default=None)
     demo.add_argument("--events", default=None, metavar="FILE")
 
     hear = sub.add_parser("hear", help="recognize recorded WAV files and print one JSON object per file")
     hear.add_argument("files", nargs="+", type=Path)
-    hear.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None)
+    hear.add_argument("--engine", choices=ENGINES, default=None)
     hear.add_argument("--model", type=Path, default=None)
 
     check = sub.add_parser("check", help="check devices, microphone level, voice and recognizer")
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _audio_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None, help="recognizer (default: vosk if a model is installed)")
+    p.add_argument("--engine", choices=ENGINES, default=None, help="recognizer (default: vosk if a model is installed)")
     p.add_argument("--model", type=Path, default=None, help="Vosk model folder")
     p.add_argument("--input", default=None, help="microphone name or index")
     p.add_argument("--output", default=None, help="speaker name or index")

@@ -14,6 +14,8 @@ from pathlib import Path
 from voice_coach.validate import Checker, load_toml
 
 RED_FLAG = "red_flag"
+# The kinds of warning sign: phrases.toml [red_flags] and routine.toml [halt.kinds] name each.
+RED_FLAG_KINDS = ("sharp_pain", "radiating", "numbness", "tingling")
 RATING = "rating"
 LOCATION = "location"
 NONE = "none"
@@ -216,9 +218,9 @@ def load_phrasebook(path: Path) -> PhraseBook:
     c = Checker(path)
     c.table(data, "", {"red_flags", "negation", "intents", "sound_alikes", "ratings", "grammar", "locations"})
 
-    red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling", "fuzzy_min_length"})
+    red = c.table(data["red_flags"], "red_flags", {*RED_FLAG_KINDS, "fuzzy_min_length"})
     fuzzy_min_length = int(c.number(red, "red_flags", "fuzzy_min_length", 4, 20))
-    red_flags = {k: _patterns(c, red, "red_flags", k) for k in ("sharp_pain", "radiating", "numbness", "tingling")}
+    red_flags = {k: _patterns(c, red, "red_flags", k) for k in RED_FLAG_KINDS}
 
     neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap"})
     negators = frozenset(c.text_list(neg, "negation", "negators"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from voice_coach.audio.faults import AudioFault  # light: no audio library behind it
 from voice_coach.events import Fault, Restored

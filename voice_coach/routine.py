@@ -15,10 +15,9 @@ from typing import Any
 
 from voice_coach.errors import ContentError
 from voice_coach.events import FAULT_CODES
-from voice_coach.intents import PhraseBook, load_phrasebook
+from voice_coach.intents import RED_FLAG_KINDS, PhraseBook, load_phrasebook
 from voice_coach.validate import Checker, load_toml
 
-RED_FLAG_KINDS = ("sharp_pain", "radiating", "numbness", "tingling")
 
 # A field is: "text", "lines", ("text", {placeholders}), ("number", low, high), or a nested schema.
 TEXT = "text"
@@ -71,7 +70,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "halt": {"red_flag": _t("what"), "kinds": {k: TEXT for k in RED_FLAG_KINDS}},
     "control": {
         "paused": TEXT, "resumed": TEXT, "not_understood": TEXT, "help": TEXT, "time_left": _t("seconds"),
-        "no_timer": TEXT, "cannot_skip": TEXT, "no_answer": TEXT, "input_ended": TEXT,
+        "no_timer": TEXT, "cannot_skip": TEXT, "input_ended": TEXT,
         "finished_early": TEXT, "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },

@@ -23,10 +23,22 @@ import collections
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
-from voice_coach.events import Failed, Fault, Heard, InputEnded, Pressed, Restored, SpeechDone, Start, Tick, VoiceOnset
+from voice_coach.events import (
+    Failed,
+    Fault,
+    Heard,
+    InputEnded,
+    Pressed,
+    Restored,
+    SpeechDone,
+    Start,
+    Tick,
+    VoiceOnset,
+)
 from voice_coach.interfaces import Transcript
 from voice_coach.understand import STOPS, Understanding
 
@@ -172,7 +184,7 @@ class Runtime:
         acks: Iterable[Ack] = (),
         threaded_journal: bool = True,
         tick_seconds: float = TICK_SECONDS,
-        polls: Iterable[Callable[["Runtime"], None]] = (),
+        polls: Iterable[Callable[[Runtime], None]] = (),
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.driver = driver

@@ -16,7 +16,7 @@ The words themselves come from the phrase book (voice_coach/intents.py, content/
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from voice_coach.events import Heard
 from voice_coach.intents import NONE, RED_FLAG, Intent, PhraseBook
@@ -27,7 +27,7 @@ STOPS = ("stop", "pause")
 URGENT_INTENTS = frozenset({RED_FLAG, *STOPS})
 
 # Whisper: the first word must carry at least this share of the model's probability for its
-# meaning (chosen on the Speech Commands clips; see docs/benchmarks/results.md).
+# meaning (chosen on the Speech Commands clips; the figures are in docs/benchmarks/design_figures.md).
 FIRST_WORD_FLOOR = 0.3
 # Engines that give word confidences (Vosk): every word of a steering answer must reach this.
 # A starting point, not measured here (no Vosk model on the build machine).

@@ -11,8 +11,9 @@ business: the session handles it before any phase is asked what the words mean.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from voice_coach.events import Say
 from voice_coach.hold_timer import Countdown
@@ -121,5 +122,5 @@ class Phase:
 
 def ready(then: Callable[[], None]) -> dict[str, Handler]:
     """The answers that mean "ready, go on"."""
-    go = lambda i: then()  # noqa: E731
+    go = lambda i: then()
     return {"ready": go, "yes": go, "resume": go, "next": go, "skip": go}

@@ -10,7 +10,7 @@ class NextKnot(Phase):
     name = "next_knot"
 
     def enter(self, s) -> None:
-        palpate = lambda i: s.go("palpation")  # noqa: E731
+        palpate = lambda i: s.go("palpation")
         self.ask(
             s, "next", [Say(s.r.next.prompt, "next.prompt")],
             {"next": palpate, "yes": palpate, "ready": palpate, "found": lambda i: s.go("palpation", found=True), "no": lambda i: s.go("summary")},

@@ -20,8 +20,8 @@ class Palpation(Phase):
             return
         p = s.r.palpation
         s.say_lines(p.lines, "palpation")
-        found = lambda i: self._where(s)  # noqa: E731
-        nxt = lambda i: s.go("next_knot")  # noqa: E731
+        found = lambda i: self._where(s)
+        nxt = lambda i: s.go("next_knot")
         self.ask(s, "palpation", [Say(p.prompt, "palpation.prompt")], {"found": found, "yes": found, "skip": nxt, "next": nxt})
 
     def _where(self, s) -> None:

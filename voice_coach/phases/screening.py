@@ -31,7 +31,7 @@ class Screening(Phase):
             else:
                 self._ask(s, index + 1)
 
-        cannot_skip = lambda i: s.say(s.r.control.cannot_skip, "control.cannot_skip")  # noqa: E731
+        cannot_skip = lambda i: s.say(s.r.control.cannot_skip, "control.cannot_skip")
         self.ask(
             s, f"screening.{q.id}", [Say(q.ask, f"screening.{q.id}")],
             {"yes": lambda i: answer(True), "no": lambda i: answer(False), "skip": cannot_skip, "next": cannot_skip},

