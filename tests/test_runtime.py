@@ -2,7 +2,9 @@
 write, lines spoken only once the journal has them, voice faults, button presses, voice onset."""
 
 import threading
+import time
 
+import numpy as np
 import pytest
 
 from tests.tolerance import patience
@@ -155,7 +157,7 @@ def test_a_voice_that_keeps_failing_pauses_then_ends_the_session_failed(content,
     box = {}
     voice = Voice(Broken(), Sink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
                   on_spoken=lambda: box["rt"].voice_works(), retry_after=0.01)
-    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append])
+    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append], voice_retry_seconds=0.05, voice_give_up_seconds=0.5)
     rt.start()
     done = threading.Event()
     threading.Thread(target=lambda: (rt.run(), done.set()), daemon=True).start()
@@ -187,3 +189,45 @@ def test_a_non_urgent_transcript_is_judged_before_the_dispatcher_sees_it(content
     rt.post(Transcript("six", final=True, again=lambda: calls.append(1) or "sticks"))
     (heard,) = rt._data
     assert calls == [1] and heard.sure is False
+
+
+def test_a_voice_that_fails_once_comes_back_and_the_session_waits_for_resume(content):
+    """One failure: pause, say so, try again; when the voice works, say so; resume goes on."""
+    from voice_coach.voice import Voice
+
+    class Flaky:
+        calls = 0
+
+        def synthesize(self, text):
+            Flaky.calls += 1
+            if Flaky.calls == 3:
+                raise RuntimeError("espeak: device busy")
+            return np.zeros(16, np.int16)
+
+    class Sink:
+        def play(self, pcm):
+            pass
+
+        def cancel(self):
+            pass
+
+        def is_playing(self):
+            return False
+
+    seen = []
+    driver = SessionDriver(content, FakeClock())
+    box = {}
+    voice = Voice(Flaky(), Sink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
+                  on_spoken=lambda: box["rt"].voice_works(), retries=0)
+    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append], voice_retry_seconds=0.05)
+    rt.start()
+    deadline = time.monotonic() + patience(5)
+    while not any(r.get("key") == "faults.voice_back" for r in seen):
+        assert time.monotonic() < deadline, [r.get("key") for r in seen]
+        rt.step(0.02)
+    assert driver.session.paused and not driver.session.mute
+    rt.post(Heard("resume"))
+    rt.step()
+    assert not driver.session.paused and driver.session.outcome is None
+    voice.close()
+    rt.close()

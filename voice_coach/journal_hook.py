@@ -15,9 +15,9 @@ from voice_coach.journal import Journal
 
 
 def journaled_driver(content, clock, observers=(), journal: Journal | None = None, window: int | None = None) -> SessionDriver:
-    """A driver whose session is journaled and hears the journal's advice.
-
-    The journal is the first observer, so an event is committed before it is logged or shown.
+    """A driver whose session is journaled and hears the journal's advice, with the journal as its
+    first observer, committing each record as it is told (in-process use and tests; a running
+    coach uses `session_driver` and the runtime's journal thread instead).
     The advice is worked out before the session is built and handed to it at construction.
     """
     j = journal if journal is not None else Journal()

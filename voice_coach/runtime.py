@@ -43,7 +43,10 @@ from voice_coach.interfaces import Transcript
 from voice_coach.understand import STOPS, Understanding
 
 TICK_SECONDS = 0.02
-# This many voice failures in a row (each line is tried more than once) end the session `failed`.
+# While the voice fails, the last line is tried again this often; failures that go on this long
+# (and at least VOICE_GIVE_UP_AFTER of them) end the session `failed`.
+VOICE_RETRY_SECONDS = 3.0
+VOICE_GIVE_UP_SECONDS = 20.0
 VOICE_GIVE_UP_AFTER = 4
 # How long voice onset holds the coach's next line back, unless words come first.
 ONSET_HOLD_SECONDS = 1.0
@@ -186,6 +189,8 @@ class Runtime:
         tick_seconds: float = TICK_SECONDS,
         polls: Iterable[Callable[[Runtime], None]] = (),
         monotonic: Callable[[], float] = time.monotonic,
+        voice_retry_seconds: float = VOICE_RETRY_SECONDS,
+        voice_give_up_seconds: float = VOICE_GIVE_UP_SECONDS,
     ):
         self.driver = driver
         self.voice = voice
@@ -204,6 +209,13 @@ class Runtime:
         if driver is not None:
             driver.observers.append(self._observe)
         self.voice_errors = 0  # voice failures since it last spoke a line
+        self._voice_lock = threading.Lock()
+        self._voice_failing_since: float | None = None
+        self._voice_retried_at = 0.0
+        self._voice_gave_up = False
+        self._last_line = ""
+        self.voice_retry_seconds = voice_retry_seconds
+        self.voice_give_up_seconds = voice_give_up_seconds
         # Seen by the tests and the bench: when the last cancel reached the voice.
         self.last_cancel_at: float | None = None
 
@@ -258,6 +270,7 @@ class Runtime:
                     break
             self._handle(item)
         self._release_held()
+        self._voice_check()
         if not self.ended and self.driver is not None:
             self._feed(Tick())
 
@@ -302,7 +315,12 @@ class Runtime:
         elif isinstance(item, CancelRequest):
             self._cancel()
         elif isinstance(item, VoiceOnset):
+            # Someone speaks: start no new line for a moment, and let a voice that can duck do so
+            # (the line playing goes on: only words stop it).
             self._hold_until = self._monotonic() + ONSET_HOLD_SECONDS
+            duck = getattr(self.voice, "duck", None)
+            if duck is not None:
+                duck()
         elif isinstance(item, Heard):
             if self.understand.urgent(item.text) is not None:
                 self._cancel()  # the voice first: before the session, before any journal write
@@ -339,6 +357,7 @@ class Runtime:
         if self._held or self._monotonic() < self._hold_until:
             self._held.append(item.text)
             return
+        self._last_line = item.text
         self.voice.say(item.text)
 
     def _release_held(self, force: bool = False) -> None:
@@ -357,17 +376,35 @@ class Runtime:
         """From the voice's thread: a line could not be rendered or played. The session pauses and
         says so (screen and event log; the exception only in the log), the voice tries again, and
         only failures that keep coming end the session."""
-        self.voice_errors += 1
-        detail = f"{type(error).__name__}: {error}"
-        self.post(Fault("voice", "failed", detail))
-        if self.voice_errors >= VOICE_GIVE_UP_AFTER:
-            self.post(Failed("voice", "failed", detail))
+        with self._voice_lock:
+            self.voice_errors += 1
+            if self._voice_failing_since is None:
+                self._voice_failing_since = self._monotonic()
+            self._voice_detail = f"{type(error).__name__}: {error}"
+        self.post(Fault("voice", "failed", self._voice_detail))
 
     def voice_works(self) -> None:
         """From the voice's thread: a line was spoken."""
-        if self.voice_errors:
+        with self._voice_lock:
+            was_failing = self.voice_errors > 0
             self.voice_errors = 0
+            self._voice_failing_since = None
+        if was_failing:
             self.post(Restored("voice"))
+
+    def _voice_check(self) -> None:
+        """While the voice fails: try the last line again now and then; give up when it goes on."""
+        with self._voice_lock:
+            since, errors = self._voice_failing_since, self.voice_errors
+        if since is None or self._voice_gave_up:
+            return
+        now = self._monotonic()
+        if errors >= VOICE_GIVE_UP_AFTER and now - since >= self.voice_give_up_seconds:
+            self._voice_gave_up = True
+            self.post(Failed("voice", "failed", self._voice_detail))
+        elif not self.voice.speaking and now - self._voice_retried_at >= self.voice_retry_seconds and self._last_line:
+            self._voice_retried_at = now
+            self.voice.say(self._last_line)
 
     # -- for sources --------------------------------------------------------------------------------
 
