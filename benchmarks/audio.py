@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def shared_dir() -> Path:
 
 
 def read_wav(path: Path | str) -> np.ndarray:
-    from voice_coach.audio.files import read_wav as _read
+    from voice_coach.wav_io import read_wav as _read
 
     return _read(path)
 
@@ -141,14 +140,11 @@ def _fftconvolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def espeak(text: str, voice: str = "en-us", wpm: int = 170) -> np.ndarray:
-    """espeak-ng's command line, 16 kHz int16."""
-    import soxr
+    """espeak-ng's command line, 16 kHz int16 (the coach's own EspeakCliSynthesizer; voice "" and
+    wpm 0 mean espeak's defaults)."""
+    from voice_coach.audio.tts import EspeakCliSynthesizer
 
-    raw = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(wpm), "--stdout", text], check=True, capture_output=True, timeout=60
-    ).stdout
-    a = np.frombuffer(raw[44 : 44 + (len(raw) - 44) // 2 * 2], dtype="<i2")  # header has a bogus length
-    return soxr.resample(a, 22050, SR).astype(np.int16)
+    return np.array(EspeakCliSynthesizer(voice=voice or None, rate=wpm or None, timeout=60).synthesize(text))
 
 
 # --- data sets ------------------------------------------------------------------------------

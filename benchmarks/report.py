@@ -346,7 +346,7 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
         w(f"### {ENGINE_TITLE.get(e, e)} (fallback)\n")
         w(_streams_table(o["summary"]["streams"]))
     w("## Stop latency through the real audio path\n")
-    w("A child process runs the live loop's Listener and Voice with the real SpeakerSink, MicSource (PortAudio), "
+    w("A child process runs the live coach's Listener, Runtime (no session) and Voice with the real SpeakerSink, MicSource (PortAudio), "
       "EchoCanceller and recognizer on ALSA `type file` devices whose FIFOs are paced at real time by the parent "
       "(benchmarks/rig.py). The coach speaks a long line; over it the mic plays a real Speech Commands \"stop\" on top of "
       "the echo of what the speaker FIFO actually delivered (60 ms, low-pass, -6 dB) and a -60 dBFS floor. Latency: from "
@@ -403,8 +403,8 @@ def _latency_table(latency: dict) -> str:
          "| part | median | p95 | min | max |", "|---|---|---|---|---|"]
     names = {"latency": "**total: end of word -> speaker silent**",
              "to_capture": "end of word -> capture of the chunk whose transcript was urgent (mic FIFO + how much audio the recognizer needed: the endpointing window)",
-             "listener_lag": "capture -> listener calls silence_now (queue + AEC + recognizer compute: the decode)",
-             "speaker_path": "silence_now -> silence at the speaker FIFO reader (PortAudio buffer + 4 KB FIFO = 128 ms + 20 ms pacing)"}
+             "listener_lag": "capture -> the runtime cancels the voice (queue + AEC + recognizer compute: the decode)",
+             "speaker_path": "the runtime's cancel -> silence at the speaker FIFO reader (PortAudio buffer + 4 KB FIFO = 128 ms + 20 ms pacing)"}
     for k, label in names.items():
         if k in latency:
             x = latency[k]

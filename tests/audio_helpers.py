@@ -21,13 +21,16 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for benchmarks/
+from benchmarks.audio import echo_path  # noqa: E402, F401  (one echo model, for the tests and the bench)
+from benchmarks.audio import espeak as _espeak  # noqa: E402
 from benchmarks.rig import fifo_sound_devices  # noqa: E402
+from voice_coach.wav_io import read_wav as _read_wav  # noqa: E402
+from tests.tolerance import patience  # noqa: E402
 
 SR = 16_000
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -36,50 +39,12 @@ F_SETPIPE_SZ = 1031
 
 
 def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        assert w.getsampwidth() == 2 and w.getnchannels() == 1
-        rate = w.getframerate()
-        a = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
-    if rate != SR:
-        import soxr
-
-        a = soxr.resample(a, rate, SR)
-    return a
+    return _read_wav(path)
 
 
-def espeak(text: str, rate: int = SR) -> np.ndarray:
-    """Render with the espeak-ng CLI (no pyttsx3), resampled to `rate`."""
-    import soxr
-
-    raw = subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True, timeout=30).stdout
-    # espeak-ng --stdout writes a WAV with a bogus length; skip the 44-byte header.
-    a = np.frombuffer(raw[44:], dtype="<i2")
-    return soxr.resample(a, 22050, rate).astype(np.int16)
-
-
-# --- simulated echo path -------------------------------------------------------------------
-
-
-def echo_path(played: np.ndarray, *, delay_ms: float = 70, gain_db: float = -6, seed: int = 0) -> np.ndarray:
-    """What a mic near a small speaker hears of `played`: delayed, band-limited, reverberant, attenuated."""
-    rng = np.random.default_rng(seed)
-    x = played.astype(np.float64)
-    # A small speaker rolls off the highs: one-pole low-pass around 3.5 kHz.
-    a = np.exp(-2 * np.pi * 3500 / SR)
-    y = np.empty_like(x)
-    acc = 0.0
-    for i, v in enumerate(x):  # short signals only; fine for tests
-        acc = (1 - a) * v + a * acc
-        y[i] = acc
-    # Room: direct path plus an exponentially decaying noise tail (RT60 ~ 200 ms).
-    n = int(0.25 * SR)
-    t = np.arange(n) / SR
-    tail = rng.standard_normal(n) * np.exp(-6.9 * t / 0.2) * 0.25
-    tail[0] = 1.0
-    y = np.convolve(y, tail)[: len(x)]
-    d = int(delay_ms * SR / 1000)
-    y = np.concatenate([np.zeros(d), y])[: len(x)]
-    return y * 10 ** (gain_db / 20)
+def espeak(text: str) -> np.ndarray:
+    """Rendered with the espeak-ng command line (no pyttsx3), 16 kHz int16."""
+    return _espeak(text, voice="", wpm=0)
 
 
 def mix(*signals: np.ndarray, noise_db: float = -50, seed: int = 1) -> np.ndarray:
@@ -228,7 +193,7 @@ class AlsaRig:
             lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         out = []
         while True:
             left = deadline - time.monotonic()

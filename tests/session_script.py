@@ -9,6 +9,32 @@ from voice_coach.session import Session
 # The answers that walk a session from the start to the first rating.
 TO_FIRST_RATING = ["ready", "no", "no", "no", "no", "no", "ready", ("until_question",), "found it", "left shoulder blade"]
 
+# A script that brings a fresh session to the start of each phase (summary ends the session).
+TO_PHASE = {
+    "preparation": [],
+    "screening": ["ready"],
+    "posture": ["ready", "no", "no", "no", "no", "no"],
+    "warmup": ["ready", "no", "no", "no", "no", "no", "ready"],
+    "palpation": ["ready", "no", "no", "no", "no", "no", "ready", ("until_question",)],
+    "rating": TO_FIRST_RATING,
+    "hold": [*TO_FIRST_RATING, "six"],
+    "soften": [*TO_FIRST_RATING, "six", ("wait", 60)],
+    "integrate": [*TO_FIRST_RATING, "six", ("wait", 60), "yes"],
+    "next_knot": [*TO_FIRST_RATING, "six", ("wait", 60), "yes", ("until_question",)],
+    "summary": [*TO_FIRST_RATING, "six", ("wait", 60), "yes", ("until_question",), "no"],
+}
+
+
+def start_in(content, phase: str) -> tuple[Session, FakeClock]:
+    """A session at the start of `phase`, driven there by TO_PHASE."""
+    clock = FakeClock()
+    s = Session(content, clock)
+    r = Runner(s, clock)
+    r.start()
+    r.run(TO_PHASE[phase])
+    assert s.phase_name == phase, (phase, s.phase_name)
+    return s, clock
+
 
 class Runner:
     def __init__(self, session: Session, clock: FakeClock, step: float = 0.1):

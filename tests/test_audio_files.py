@@ -10,6 +10,7 @@ import pytest
 from voice_coach.audio import AudioFault
 from voice_coach.audio.files import WavFileSink, WavFileSource, read_wav, wav_to_chunks, write_wav
 from voice_coach.interfaces import SAMPLE_RATE, AudioSink, AudioSource
+from tests.tolerance import patience
 
 
 def tone(secs: float, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -51,7 +52,7 @@ def test_source_realtime_pacing_and_speed():
     t = time.monotonic()
     while src.read(0.5) is not None:
         pass
-    assert 0.15 < time.monotonic() - t < 0.5
+    assert 0.15 < time.monotonic() - t < patience(0.5)
 
 
 def test_source_stall_raises_fault_after_watchdog_time():
@@ -65,7 +66,7 @@ def test_source_stall_raises_fault_after_watchdog_time():
             if c is not None:
                 n += len(c)
                 t = time.monotonic()
-    assert e.value.reason == "stalled" and "microphone" in e.value.spoken()
+    assert e.value.reason == "stalled"  # the line the coach says for it is content: routine.toml [faults]
     assert n == int(0.2 * SAMPLE_RATE)
     assert 0.2 <= time.monotonic() - t < 0.6  # 1 s watchdog at 4x speed
 

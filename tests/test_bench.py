@@ -265,3 +265,14 @@ def test_bench_writes_results_as_it_goes_and_shows_progress_on_stderr(tmp_path, 
     err = capsys.readouterr()
     assert "bench: results so far in" in err.err and "batches" in err.err
     assert "bench:" not in err.out  # progress is on stderr
+
+
+def test_the_lanes_benchmark_runs_and_reports(tmp_path, content):
+    """A few stops through the runtime with a slow journal; the report has both paths (figures are
+    not asserted: the benchmark measures, a test only checks it works)."""
+    from benchmarks.lanes import run_lanes
+    from tests.conftest import CONTENT
+
+    r = run_lanes(CONTENT, tmp_path, trials=5, fsync_ms=5, log=lambda line: None)
+    assert r["runtime"]["trials"] == 5 and r["inline_journal"]["trials"] == 10
+    assert "p99" in (tmp_path / "lanes.md").read_text()

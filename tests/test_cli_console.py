@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.tolerance import patience
 
 SCRIPT = ["ready", "no", "no", "no", "no", "no", "ready", "found it", "left shoulder blade", "six", "yes", "finish"]
 
@@ -13,7 +14,7 @@ SCRIPT = ["ready", "no", "no", "no", "no", "no", "ready", "found it", "left shou
 def console(lines, *args, timeout=60):
     return subprocess.run(
         [sys.executable, "-m", "voice_coach", "run", "--console", "--speed", "200", *args],
-        input="".join(line + "\n" for line in lines), capture_output=True, text=True, timeout=timeout,
+        input="".join(line + "\n" for line in lines), capture_output=True, text=True, timeout=patience(timeout),
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 

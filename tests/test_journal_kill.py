@@ -19,6 +19,7 @@ import pytest
 
 from voice_coach.journal import read_journal
 from tests.test_journal_support import _journal_in_tmp, knot, screening  # noqa: F401
+from tests.tolerance import patience
 
 KILLS = int(os.environ.get("VOICE_COACH_KILL_RUNS", "10"))
 SPEED = "300"
@@ -69,7 +70,7 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
     # A full run first: how long it takes, and what a whole session looks like.
     t0 = time.monotonic()
     p = start(data, tmp_path / "full.jsonl")
-    out, err = p.communicate(timeout=60)
+    out, err = p.communicate(timeout=patience(60))
     full_seconds = time.monotonic() - t0
     assert p.returncode == 0, err
     full = complete_lines(tmp_path / "full.jsonl")
@@ -83,7 +84,7 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
         p = start(data, events)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
-        out, _ = p.communicate(timeout=30)
+        out, _ = p.communicate(timeout=patience(30))
         killed = p.returncode == -signal.SIGKILL
         assert killed or p.returncode == 0, f"run {n}: exit {p.returncode} (seed {seed})"
         # (a run that was faster than the first one may have finished before the kill: fine)
@@ -96,10 +97,9 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
             continue
         (sid,) = new
         stored = journal_events(db, sid)
-        # Every logged event is in the journal, identical and in order; the journal may hold one
-        # more (committed, then killed before the log line was written).
+        # Every logged event is in the journal, identical and in order; the journal may hold more
+        # (its last commit, killed before the log lines were written: it commits in batches).
         assert stored[: len(logged)] == logged, f"run {n} (seed {seed}, kill at {delay:.2f}s)"
-        assert len(stored) - len(logged) <= 1
         # Every line the person saw is in the journal.
         printed = [line[len("coach: "):] for line in out.splitlines() if line.startswith("coach: ") and line != "coach: [silenced]"]
         said = [r["text"] for r in stored if r["type"] == "say"]
@@ -110,7 +110,7 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
 
     # The journal still takes a whole session, and history shows the killed ones as interrupted.
     p = start(data, tmp_path / "after.jsonl")
-    _, err = p.communicate(timeout=60)
+    _, err = p.communicate(timeout=patience(60))
     assert p.returncode == 0 and "warning" not in err, err
     sessions = read_journal(db)
     expected = ["completed"] + ["interrupted" if k else "completed" for _, _, stored, k in report if stored] + ["completed"]
@@ -127,13 +127,13 @@ def test_kill_during_a_hold_keeps_the_rating_and_hold_start(tmp_path):
     data, db = tmp_path / "data", tmp_path / "data" / "journal.sqlite3"
     events = tmp_path / "ev.jsonl"
     p = start(data, events)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + patience(30)
     while time.monotonic() < deadline:
         if any(r["type"] == "hold_start" for r in complete_lines(events)):
             break
         time.sleep(0.005)
     p.send_signal(signal.SIGKILL)
-    p.communicate(timeout=30)
+    p.communicate(timeout=patience(30))
     stored = journal_events(db, 1)
     assert any(r["type"] == "record" and r["what"] == "rating" for r in stored)
     assert any(r["type"] == "hold_start" for r in stored)

@@ -17,6 +17,7 @@ import pytest
 
 from audio_helpers import SR, STOP_DIR, AlsaRig, LiveMic, _has_libasound, espeak, read_wav
 from benchmarks.rig import start_json_pump
+from tests.tolerance import patience
 
 pytestmark = [
     pytest.mark.audio,
@@ -38,7 +39,7 @@ class LiveCoach:
         start_json_pump(self.p.stdout, self._q, stamp="wall")
 
     def wait_for(self, pred, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         for ev in self.events:
             if pred(ev):
                 return ev
@@ -61,7 +62,7 @@ class LiveCoach:
 
     def finish(self, timeout: float = 60) -> int:
         try:
-            rc = self.p.wait(timeout=timeout)
+            rc = self.p.wait(timeout=patience(timeout))
         except subprocess.TimeoutExpired:
             self.p.kill()
             raise AssertionError("coach did not exit") from None
@@ -88,7 +89,7 @@ def speak(text: str) -> np.ndarray:
 
 def wait_quiet(rig: AlsaRig, quiet: float = 0.6, timeout: float = 60) -> None:
     """Until the speaker has played `quiet` seconds of silence: the coach has finished talking."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     n = int(quiet * SR) * 2
     while time.monotonic() < deadline:
         tail = np.frombuffer(bytes(rig.received[-n:]), dtype="<i2")
@@ -160,16 +161,22 @@ def test_stop_while_the_coach_speaks_silences_it(rig):
                 continue
         assert pause is not None, "no stop was heard over the coach's speech"
         said_end = max((end for _, end in mic.said_at if end <= pause["wall"]), default=pause["wall"])
-        time.sleep(1.5)
-        spoke_at_pause = len(rig.received)
-        time.sleep(1.0)
-        after = np.frombuffer(bytes(rig.received[spoke_at_pause:]), dtype="<i2")
+        at_pause = len(rig.received)
+        time.sleep(6.0)
+        after = np.frombuffer(bytes(rig.received[at_pause:]), dtype="<i2")
     finally:
         coach.kill()
         mic.close()
     assert pause["reason"] == "stop"
-    assert np.abs(after.astype(np.int32)).max() < 1000  # silent once paused
-    assert pause["wall"] - said_end < 10.0  # only that it comes: the benchmark measures the latency
+    # Once paused the coach says one line, "Paused. Say resume when you're ready.", and nothing of
+    # what it was saying before: the audio after the pause holds no more speech than that line.
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    line = EspeakCliSynthesizer(rate=170).synthesize("Paused. Say resume when you're ready.")
+    blocks = len(after) // 320
+    loud = np.abs(after[: blocks * 320].astype(np.int32)).reshape(blocks, 320).max(axis=1) > 1000
+    assert loud.sum() * 0.02 < len(line) / SR + 0.6, f"{loud.sum() * 0.02:.1f} s of speech after the pause"
+    assert pause["wall"] - said_end < patience(10.0)  # only that it comes: the benchmark measures the latency
 
 
 def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
@@ -179,15 +186,16 @@ def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
         coach.said("preparation.prompt")
         mic.stall()
         stalled_at = time.monotonic()
-        fault = coach.wait_for(lambda e: e["type"] == "audio_fault", timeout=15)
+        fault = coach.wait_for(lambda e: e["type"] == "fault", timeout=15)
         pause = coach.wait_for(lambda e: e["type"] == "pause")
-        said = coach.said("control.cannot_hear")
+        said = coach.said("faults.mic_stalled")
         rc = coach.finish(timeout=40)
         stderr = coach.p.stderr.read()
     finally:
         coach.kill()
         mic.close()
-    assert fault["wall"] - stalled_at < 3.0
+    assert fault["wall"] - stalled_at < patience(3.0)
+    assert (fault["source"], fault["code"]) == ("mic", "stalled")
     assert pause["reason"] == "cannot_hear" and "can't hear" in said["text"]
-    assert rc == 1
+    assert rc == 6  # EXIT_FAILED: the session ended `failed`, not `quit`
     assert "microphone stayed dead" in stderr and "Traceback" not in stderr

@@ -5,7 +5,8 @@ it, PocketSphinx (the light fallback) is shown beside it. Environment knobs: VOI
 (comma-separated engines to measure), VOICE_COACH_BENCH_REUSE (engines whose figures are taken from
 the existing results.json in --out), VOICE_COACH_BENCH_CACHE (a folder where finished phases and
 recognition batches are kept, so an interrupted run resumes), VOICE_COACH_BENCH_ONLY_DONE (report on
-the batches already in that cache, run no more).
+the batches already in that cache, run no more). `--lanes` measures only the runtime's stop path
+(transcript posted -> cancel at the voice) with a slow journal disk (benchmarks/lanes.py).
 
 The benchmark code lives in the repository's `benchmarks/` package (it needs the recordings in
 ../shared and the ALSA rig, neither of which ships with the coach); this is its entry point.
@@ -19,12 +20,17 @@ from pathlib import Path
 from voice_coach.errors import UserError
 
 
-def run_bench(content_dir: Path, out: Path, quick: bool) -> int:
+def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False) -> int:
     repo = Path(__file__).resolve().parents[1]
     if not (repo / "benchmarks" / "run.py").is_file():
         raise UserError(f"voice-coach bench needs the source checkout (no benchmarks/ next to {repo / 'voice_coach'})")
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
+    if lanes:
+        from benchmarks.lanes import run_lanes
+
+        run_lanes(Path(content_dir), Path(out), trials=40 if quick else 200)
+        return 0
     from benchmarks.run import main
 
     return main(Path(content_dir), Path(out), quick)

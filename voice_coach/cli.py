@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from voice_coach.engines import ENGINES
 from voice_coach.errors import EXIT_USAGE, UserError, silence_stdout
 from voice_coach.paths import default_content_dir, default_models_dir
 
@@ -26,13 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a whole session with no hardware: synthesized replies through the real recognizer")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for the coach's speech WAV and the transcript")
-    demo.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None)
+    demo.add_argument("--engine", choices=ENGINES, default=None)
     demo.add_argument("--model", type=Path, default=None)
     demo.add_argument("--events", default=None, metavar="FILE")
 
     hear = sub.add_parser("hear", help="recognize recorded WAV files and print one JSON object per file")
     hear.add_argument("files", nargs="+", type=Path)
-    hear.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None)
+    hear.add_argument("--engine", choices=ENGINES, default=None)
     hear.add_argument("--model", type=Path, default=None)
 
     check = sub.add_parser("check", help="check devices, microphone level, voice and recognizer")
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure recognition accuracy, false triggers, latency and cost")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     bench.add_argument("--quick", action="store_true", help="a small sample, for a fast look")
+    bench.add_argument("--lanes", action="store_true", help="only the runtime's stop path with a slow journal disk (seconds, no audio)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _audio_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=["vosk", "whisper", "pocketsphinx"], default=None, help="recognizer (default: vosk if a model is installed)")
+    p.add_argument("--engine", choices=ENGINES, default=None, help="recognizer (default: vosk if a model is installed)")
     p.add_argument("--model", type=Path, default=None, help="Vosk model folder")
     p.add_argument("--input", default=None, help="microphone name or index")
     p.add_argument("--output", default=None, help="speaker name or index")
@@ -160,7 +162,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
         writable_folder(args.out, "--out")
         from voice_coach.bench import run_bench
 
-        return run_bench(content, out=args.out, quick=args.quick)
+        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes)
     if args.command == "history":
         from voice_coach.history import run_history
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from voice_coach.validate import Checker, load_toml
 
 RED_FLAG = "red_flag"
+# The kinds of warning sign: phrases.toml [red_flags] and routine.toml [halt.kinds] name each.
+RED_FLAG_KINDS = ("sharp_pain", "radiating", "numbness", "tingling")
 RATING = "rating"
 LOCATION = "location"
 NONE = "none"
@@ -24,8 +26,6 @@ COMMAND_INTENTS = (
     "found", "ready", "softened", "yes", "no",
 )
 ALL_INTENTS = (RED_FLAG, *COMMAND_INTENTS, RATING, LOCATION, NONE)
-# Intents that act at once, even from a partial transcript and even while the coach speaks.
-URGENT_INTENTS = frozenset({RED_FLAG, "stop", "pause"})
 # Words the coach promises out loud to obey; content may add to these lists, never drop them.
 REQUIRED_PHRASES = {"stop": ("stop",), "pause": ("pause", "wait"), "resume": ("resume",)}
 # Only these may have sound-alikes: guessing any other intent would steer the session.
@@ -102,13 +102,9 @@ class PhraseBook:
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def parse(self, text: str, sure: bool = True) -> list[Intent]:
-        """Every intent in the text, most urgent first; [Intent('none')] if nothing matched.
-
-        sure=False (the recognizer doubts what it heard) keeps only the urgent intents.
-        """
-        if not sure:
-            return [i for i in self.parse(text) if i.name in URGENT_INTENTS] or [Intent(NONE)]
+    def parse(self, text: str) -> list[Intent]:
+        """Every intent in the text, red flag first; [Intent('none')] if nothing matched.
+        What is urgent, and what an unsure transcript keeps, is voice_coach/understand.py's call."""
         tokens = normalize(text)
         found: list[Intent] = []
         kind = self.red_flag(tokens)
@@ -125,14 +121,6 @@ class PhraseBook:
         if location:
             found.append(Intent(LOCATION, location))
         return found or [Intent(NONE)]
-
-    def steering(self, text: str) -> tuple[Intent, ...] | None:
-        """What the text would make the session do other than halt, stop or pause; None if nothing.
-
-        A recognizer double-checks these before it is sure of them (see Transcript.sure).
-        """
-        found = tuple(i for i in self.parse(text) if i.name not in URGENT_INTENTS and i.name != NONE)
-        return found or None
 
     def red_flag(self, tokens: list[str]) -> str | None:
         for kind, patterns in self.red_flags.items():
@@ -230,9 +218,9 @@ def load_phrasebook(path: Path) -> PhraseBook:
     c = Checker(path)
     c.table(data, "", {"red_flags", "negation", "intents", "sound_alikes", "ratings", "grammar", "locations"})
 
-    red = c.table(data["red_flags"], "red_flags", {"sharp_pain", "radiating", "numbness", "tingling", "fuzzy_min_length"})
+    red = c.table(data["red_flags"], "red_flags", {*RED_FLAG_KINDS, "fuzzy_min_length"})
     fuzzy_min_length = int(c.number(red, "red_flags", "fuzzy_min_length", 4, 20))
-    red_flags = {k: _patterns(c, red, "red_flags", k) for k in ("sharp_pain", "radiating", "numbness", "tingling")}
+    red_flags = {k: _patterns(c, red, "red_flags", k) for k in RED_FLAG_KINDS}
 
     neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap"})
     negators = frozenset(c.text_list(neg, "negation", "negators"))

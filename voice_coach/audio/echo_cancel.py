@@ -44,8 +44,8 @@ class EchoCanceller:
 
     Alignment: the reference is held back and handed to AEC3 only up to the capture time of
     each microphone frame, so a listener that falls behind (a slow recognizer) does not
-    present the echo canceller with reference audio from its future; measured without this,
-    a 100-200 ms backlog cost 15 dB of echo reduction. Pass `captured_at` (monotonic time of
+    present the echo canceller with reference audio from its future (what that costs is in
+    docs/benchmarks/design_figures.md). Pass `captured_at` (monotonic time of
     the chunk's last sample, e.g. MicSource.last_capture_time) when reading from a queue;
     without it the chunk is taken as just captured. `played_at` likewise defaults to now,
     which is right when called from the speaker's callback.

@@ -13,7 +13,7 @@ import numpy as np
 from voice_coach.errors import EXIT_USAGE, UserError
 from voice_coach.interfaces import SAMPLE_RATE, Recognizer, Transcript
 
-ENGINES = ("vosk", "whisper", "pocketsphinx")
+from voice_coach.engines import ENGINES
 
 
 def find_english_vosk_model(models_dir: Path | None = None) -> Path | None:
@@ -60,7 +60,7 @@ def make_recognizer(
     elif engine == "whisper":
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
-        rec = WhisperRecognizer(steering=phrasebook.steering)
+        rec = WhisperRecognizer()
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 

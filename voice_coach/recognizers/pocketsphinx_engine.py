@@ -1,4 +1,4 @@
-"""PocketSphinx adapter: the embedded default engine (its US English model ships in the wheel).
+"""PocketSphinx adapter: the light fallback engine (its US English model ships in the wheel).
 
 Design, chosen by measurement on the Speech Commands recordings (see the recognizers tests and
 `docs/` for the numbers):
