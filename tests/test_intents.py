@@ -65,7 +65,7 @@ def test_denied_red_flags_do_not_halt(content, text):
         ("repeat", "repeat"), ("say that again", "repeat"), ("skip", "skip"), ("next knot", "next"),
         ("finish", "finish"), ("we're done", "finish"), ("help", "help"), ("how long", "time_left"),
         ("time left", "time_left"), ("yes", "yes"), ("yeah", "yes"), ("no", "no"), ("nope", "no"),
-        ("it softened", "softened"), ("release", "softened"), ("found it", "found"), ("ready", "ready"),
+        ("it softened", "softened"), ("release", "release"), ("let go", "release"), ("it let go", "softened"), ("found it", "found"), ("ready", "ready"),
         ("we're ready", "ready"), ("lower right back", "location"), ("left shoulder blade", "location"),
     ],
 )

@@ -95,6 +95,7 @@ def load_content(folder: Path) -> Content:
         raise ContentError(str(folder), "(folder)", "not found; pass --content DIR or restore content/")
     routine = load_routine(folder / "routine.toml")
     phrases = load_phrasebook(folder / "phrases.toml")
+    phrases.learn_coach_lines(coach_lines(routine))
     return Content(routine=routine, phrases=phrases, folder=folder)
 
 
@@ -166,3 +167,42 @@ def _placeholders(c: Checker, full: str, text: str, allowed: set[str]) -> str:
         hint = f"; allowed: {{{', '.join(sorted(allowed))}}}" if allowed else "; this line takes none"
         raise c.fail(full, f"unknown placeholder {{{sorted(bad)[0]}}}{hint}")
     return text
+
+
+# Values to fill each placeholder with when listing what the coach can say.
+_FILL = {
+    "rating": [str(n) for n in range(11)] + ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
+    "seconds": ["5", "10", "30", "45", "60"], "elapsed": ["15", "30", "45"], "rounds": ["2", "3"],
+    "knots": ["0", "1", "2", "3"], "softened": ["0", "1", "2"], "sessions": ["3", "4"],
+    "location": ["right lower back", "left shoulder blade"], "reason": ["the microphone is missing", "no input device"],
+}
+
+
+def coach_lines(routine: SimpleNamespace) -> list[str]:
+    """Every line the coach can say, placeholders filled ({what} with each red-flag kind)."""
+    kinds = [getattr(routine.halt.kinds, k) for k in RED_FLAG_KINDS]
+    fill = {**_FILL, "what": kinds}
+    out: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, SimpleNamespace):
+            for v in vars(node).values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str):
+            out.extend(_filled(node, fill))
+
+    walk(routine)
+    return out
+
+
+def _filled(text: str, fill: dict[str, list[str]]) -> list[str]:
+    names = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+    if not names:
+        return [text]
+    rows = [{}]
+    for n in dict.fromkeys(names):
+        rows = [{**r, n: v} for r in rows for v in fill.get(n, ["it"])]
+    return [text.format(**r) for r in rows]
