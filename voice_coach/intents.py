@@ -499,6 +499,11 @@ class PhraseBook:
         phrases.update(self.fuzzy)
         return sorted(x for x in phrases if x)
 
+    def stop_words(self) -> set[str]:
+        """The one-word stop commands and exclamations ("stop", "halt", "ow")."""
+        words = {p.text for p in self.stop_commands if re.fullmatch(r"[a-z]+", p.text)}
+        return words | set(self.exclamations)
+
     def _all_phrases(self) -> list[Phrase]:
         out = [p for ps in self.red_flags.values() for p in ps]
         out += self.stop_commands + self.stop_pressure + self.pause + self.release
