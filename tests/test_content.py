@@ -43,7 +43,8 @@ BROKEN = [
     ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
     # No open prefixes: every word is whole ("sharp*" would fire on "sharpener").
     ("phrases.toml", '"tingling", "tingle",', '"tingl*", "tingle",', "red_flags.tingling.phrases[0]", "not a whole word"),
-    ("phrases.toml", '"{into} {det}?', '"{onto} {det}?', "red_flags.radiating.phrases[0]", "not a class"),
+    ("phrases.toml", '"{sense} ... in|on', '"{senses} ... in|on', "red_flags.radiating.phrases[2]", "not a class"),
+    ("phrases.toml", 'ambiguous = [\n    "sharp",', 'ambiguous = [\n    "sharpish",', "red_flags.ambiguous[0]", "not a phrase of"),
     ("phrases.toml", 'fuzzy = ["tingling", ', 'fuzzy = ["tickling", ', "red_flags.tingling.fuzzy[0]", "not a word of"),
     ("phrases.toml", "[red_flags.numbness]\n", '[red_flags.numbness]\nwords = ["numb"]\n', "red_flags.numbness.words", "unknown key"),
     ("phrases.toml", "repeated_no = 3", "repeated_no = 1", "stop.repeated_no", "between 2 and 10"),

@@ -76,7 +76,7 @@ ECHO_RUN = 5
 ECHO_RUN_RED_FLAG = 8
 
 _NEG_CONTRACTIONS = frozenset({"dont", "doesnt", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "werent", "cant", "couldnt", "wont", "wouldnt", "aint", "hadnt"})
-_NO_FOLLOW = frozenset({"not", "no", "thanks", "thank", "sir", "maam", "never", "nothing", "none", "way", "definitely", "really", "just", "nope", "but", "one", "problem", "sorry", "actually", "its", "theres", "thats", "i", "it", "they", "he", "she", "we", "there", "that", "nah", "nothing", "none", "absolutely", "certainly", "im", "hes", "shes", "theyre", "ive", "theyve", "dont", "didnt", "doesnt", "and", "so", "of"})
+_NO_FOLLOW = frozenset({"not", "no", "thanks", "thank", "sir", "maam", "never", "nothing", "none", "way", "definitely", "really", "just", "nope", "but", "problem", "sorry", "actually", "its", "theres", "thats", "i", "it", "they", "he", "she", "we", "there", "that", "nah", "nothing", "none", "absolutely", "certainly", "im", "hes", "shes", "theyre", "ive", "theyve", "dont", "didnt", "doesnt", "and", "so", "of"})
 _NOT_PLURAL = frozenset({"this", "thats", "its", "yes", "was", "is", "as", "us", "plus", "less", "perhaps", "always", "sometimes", "does", "has", "his", "hers", "thus", "unless", "seems", "says", "means", "stays", "gets", "goes", "keeps", "feels", "hurts", "theres", "whats", "lets", "hes", "shes", "ouch", "yes"})
 
 
@@ -120,6 +120,8 @@ class PhraseBook:
     red_flags: dict[str, list[Phrase]]
     red_not: list[Phrase]
     red_giver_not: list[Phrase]
+    red_ambiguous: frozenset[str]  # phrase texts that are red flags only as a feeling
+    red_motion: frozenset[str]  # phrase texts that are red flags only with something moving or felt
     fuzzy: dict[str, str]  # listed word -> kind, for recognizer misspellings one edit away
     fuzzy_min_length: int
     negators: frozenset[str]
@@ -248,7 +250,13 @@ class PhraseBook:
         return self._red_flag(Text(self._unecho(self._tokens(text), ECHO_RUN_RED_FLAG)), context or NO_CONTEXT)
 
     def _tokens(self, text: str) -> list[str]:
-        return [squeeze(t, self.known) if t != BREAK else t for t in tokens(text)]
+        out: list[str] = []
+        for t in tokens(text):
+            if re.fullmatch(r"n+o{3,}", t):
+                out += ["no", "no"]  # a long "nooo" is a protest, like "no no"
+            else:
+                out.append(squeeze(t, self.known) if t != BREAK else t)
+        return out
 
     # -- red flags -----------------------------------------------------------------------------
 
@@ -258,8 +266,14 @@ class PhraseBook:
             unless += t.find(self.red_giver_not)
         denied: list[str] = []
         best: tuple[int, str] | None = None
-        for kind, phrases in self.red_flags.items():
-            for span in keep(t.find(phrases), unless):
+        spans = [(span, kind) for kind, phrases in self.red_flags.items() for span in keep(t.find(phrases), unless)]
+        spans = [(sp, k) for sp, k in spans if not any(sp.inside(o) for o, _ in spans)]
+        for span, kind in spans:
+            if True:
+                if span.phrase in self.red_ambiguous and not self._as_feeling(t, span):
+                    continue
+                if span.phrase in self.red_motion and not self._in_motion(t, span):
+                    continue
                 if self._negated(t.toks, span.start):
                     denied.append(kind)
                 elif best is None or span.start < best[0]:
@@ -273,6 +287,30 @@ class PhraseBook:
                         elif best is None or i < best[0]:
                             best = (i, kind)
         return RedFlagCheck(best[1] if best else None, denied)
+
+    def _as_feeling(self, t: Text, span: Span) -> bool:
+        """An ambiguous word ("sharp", "knife", "electric") names a feeling: a feeling word in its
+        clause, or said nearly alone without someone else as the subject."""
+        a, b = t.clause_of(span.start)
+        clause = t.toks[a:b]
+        felt = set(self.classes.get("feeling", ())) | set(self.classes.get("limb", ())) | set(self.classes.get("body", ()))
+        if any(w in felt for w in clause):
+            return True
+        if span.start > a and t.toks[span.start - 1] in ("it", "that", "this", "its", "thats"):
+            return True  # "that stabs", "it's sharp"
+        if any(w in self.classes.get("person", ()) for w in t.toks[a : span.start]):
+            return False
+        core = [w for k, w in enumerate(t.toks) if w != BREAK and not span.start <= k < span.end and w not in self.classes.get("little", ())]
+        return not core
+
+    def _in_motion(self, t: Text, span: Span) -> bool:
+        """ "down my arm", "into the hand": a red flag when something moves or is felt there, or
+        said nearly alone; not "the food passed through his hands"."""
+        a, b = t.clause_of(span.start)
+        clause = t.toks[a:b]
+        if any(w in self.classes.get("sense", ()) or w in self.classes.get("move", ()) for w in clause):
+            return True
+        return len(words_only(t.toks)) <= 4
 
     def _negated(self, toks: list[str], start: int) -> bool:
         i = start - 1
@@ -327,8 +365,11 @@ class PhraseBook:
         toks = t.toks
         qwords = self._question_words(ctx.question)
         spans: list[tuple[Span, str]] = []
+        long = len(words_only(toks)) > 8
         for phrases, meaning in ((self.hedges, HEDGE), (self.no, "no"), (self.yes, "yes")):
             for s in t.find(phrases):
+                if long and not (self._opens_clause(toks, s.start) and BREAK not in toks[: s.start]):
+                    continue  # inside a story, not an answer
                 spans.append((s, meaning))
         # A negator right before a yes word makes it a no: "not correct", "never".
         for k, (s, meaning) in enumerate(spans):
@@ -346,6 +387,14 @@ class PhraseBook:
         if meanings:
             return meanings.pop()
         return None
+
+    def _opens_clause(self, toks: list[str], i: int) -> bool:
+        j = i - 1
+        while j >= 0 and toks[j] != BREAK:
+            if toks[j] not in self.lead_ins:
+                return False
+            j -= 1
+        return True
 
     def _question_words(self, question: str) -> set[str]:
         return {_stem(w) for w in normalize(question) if w not in self.question_stopwords and not w.isdigit()}
@@ -368,6 +417,12 @@ class PhraseBook:
                 continue
             while j < len(toks) and toks[j] in ("not", "never", "no"):
                 negative, j = True, j + 1
+            a = i
+            while a > 0 and toks[a - 1] != BREAK:
+                a -= 1
+            before = toks[a:i]
+            if any(x in ("dont", "didnt", "doubt") for x in before) and any(x in ("think", "believe", "reckon", "doubt") for x in before):
+                negative = not negative  # "I don't think it did"
             end_of_clause = j >= len(toks) or toks[j] == BREAK
             rest = []
             k = j
@@ -376,7 +431,8 @@ class PhraseBook:
                 k += 1
             if contracted and end_of_clause and not negative:
                 continue  # a lone "it's", "I'm": no answer
-            if end_of_clause or (qwords and any(_stem(x) in qwords for x in rest)):
+            short = len(words_only(toks)) <= 6
+            if (end_of_clause and short) or (qwords and any(_stem(x) in qwords for x in rest)):
                 out.append((Span(i, j, "statement"), "no" if negative else "yes"))
         return out
 
@@ -392,11 +448,13 @@ class PhraseBook:
             before, after = toks[a:i], toks[i + 1 : b]
             opens = all(x in self.lead_ins for x in before)
             nxt = after[0] if after else None
+            if nxt == "one":
+                continue  # "no one called"
             if opens and (nxt is None or nxt in _NO_FOLLOW or nxt in self.subjects):
                 out.append((Span(i, i + 1, "no"), "no"))
-            elif opens and (len(after) <= 2 or any(_stem(x) in qwords for x in after)):
+            elif opens and ((len(after) <= 2 and len(words_only(toks)) <= 4) or any(_stem(x) in qwords for x in after)):
                 out.append((Span(i, i + 1, "no"), "no"))
-            elif not after and len(before) <= 3:
+            elif not after and len(before) <= 3 and len(words_only(toks)) <= 6:
                 out.append((Span(i, i + 1, "no"), "no"))
         return out
 
@@ -428,9 +486,11 @@ class PhraseBook:
             nxt = toks[i + 1] if i + 1 < len(toks) else BREAK
             if nxt != BREAK and (nxt in self.not_before or _plural(nxt, self.answer_words)):
                 continue
-            framed = i in frame_end or i in above_end
+            framed = i in frame_end
             if not framed and i in not_after_end:
                 continue
+            if w in ("one", "1") and i > 0 and toks[i - 1] in ("no", "any", "some", "every", "each", "which", "that", "this", "the", "another", "other", "someone", "anyone"):
+                continue  # "no one", "this one": a pronoun
             if i > 0 and (toks[i - 1] == "not" or (i > 1 and toks[i - 1] in ("a", "an", "quite", "even", "really") and toks[i - 2] == "not")):
                 continue  # "not a seven"
             if any(s.end == i or s.end == i - 1 for s in halves):
@@ -450,7 +510,7 @@ class PhraseBook:
         if not any(framed for _, _, framed in candidates):
             numbers = {c[0] for c in candidates}
             other = [w for k, w in enumerate(toks) if w != BREAK and k not in removed and k not in numbers and w not in self.answer_words and self._number(w) is None]
-            if len(other) > 1:
+            if other:
                 return None  # a number inside a story, not a rating
         best = max(v for _, v, _ in candidates)
         return min(10, math.ceil(best - 1e-9))
@@ -603,7 +663,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
                 raise c.fail(f"{key}.{name}[{i}]", f"phrase {text!r} {e}") from None
         return out
 
-    red = c.table(data["red_flags"], "red_flags", {*RED_FLAG_KINDS, "not", "giver_not", "fuzzy_min_length"})
+    red = c.table(data["red_flags"], "red_flags", {*RED_FLAG_KINDS, "not", "giver_not", "ambiguous", "motion", "fuzzy_min_length"})
     fuzzy_min_length = int(c.number(red, "red_flags", "fuzzy_min_length", 4, 20))
     red_flags: dict[str, list[Phrase]] = {}
     fuzzy: dict[str, str] = {}
@@ -619,6 +679,11 @@ def load_phrasebook(path: Path) -> PhraseBook:
                 raise c.fail(f"{key}.fuzzy[{i}]", f"{w!r} is shorter than red_flags.fuzzy_min_length")
             fuzzy[w] = kind
     red_not = phrases(c.table(red["not"], "red_flags.not", {"phrases"}), "red_flags.not", "phrases")
+    texts = {p.text for ps in red_flags.values() for p in ps}
+    for name in ("ambiguous", "motion"):
+        for i, text in enumerate(c.text_list(red, "red_flags", name, allow_empty=True)):
+            if text.lower() not in texts:
+                raise c.fail(f"red_flags.{name}[{i}]", f"{text!r} is not a phrase of a red-flag kind")
     red_giver_not = phrases(c.table(red["giver_not"], "red_flags.giver_not", {"phrases"}), "red_flags.giver_not", "phrases")
 
     neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap", "double"})
@@ -654,6 +719,8 @@ def load_phrasebook(path: Path) -> PhraseBook:
         red_flags=red_flags,
         red_not=red_not,
         red_giver_not=red_giver_not,
+        red_motion=frozenset(" ".join(w.lower().replace("'", "").split()) for w in c.text_list(red, "red_flags", "motion", allow_empty=True)),
+        red_ambiguous=frozenset(" ".join(w.lower().replace("'", "").split()) for w in c.text_list(red, "red_flags", "ambiguous", allow_empty=True)),
         fuzzy=fuzzy,
         fuzzy_min_length=fuzzy_min_length,
         negators=frozenset(_plain_words(c, neg, "negation", "negators")),

@@ -185,6 +185,8 @@ def coach_lines(routine: SimpleNamespace) -> list[str]:
     out: list[str] = []
 
     def walk(node) -> None:
+        if node is routine.halt.kinds:
+            return  # said only inside other lines, through {what}
         if isinstance(node, SimpleNamespace):
             for v in vars(node).values():
                 walk(v)
