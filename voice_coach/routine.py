@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "welcome": {"lines": LINES},
     "preparation": {"lines": LINES, "prompt": TEXT},
     "screening": {
-        "intro": TEXT, "declined": TEXT, "all_clear": TEXT,
+        "intro": TEXT, "declined": TEXT, "all_clear": TEXT, "unsure_declined": TEXT,
         "questions": "questions",
         "advisory": {"id": TEXT, "ask": TEXT, "if_yes": TEXT},
     },
@@ -47,7 +47,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "guidance": {
         "low": _n(1, 10), "high": _n(1, 10), "in_range": TEXT, "too_low": TEXT, "too_high": TEXT,
         "release_now": TEXT, "release_at": _n(2, 10), "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
-        "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"),
+        "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"), "unsure_no_deeper": TEXT, "gentle_only": TEXT,
     },
     "hold": {
         # The guide: sustained pressure for 30 to 60 seconds. Content may narrow it, not widen it.
@@ -71,9 +71,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "control": {
         "paused": TEXT, "resumed": TEXT, "not_understood": TEXT, "help": TEXT, "time_left": _t("seconds"),
         "no_timer": TEXT, "cannot_skip": TEXT, "no_answer": TEXT, "input_ended": TEXT,
+        "unsure": TEXT, "ease_off": TEXT, "rerate": TEXT,
+        "pace": {k: _n(3, 600) for k in ("ready", "yes_no", "read_back", "rating", "location", "palpation", "soften", "next")},
         "finished_early": TEXT, "cannot_hear": _t("reason"), "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },
+    # What each step accepts (voice_coach/session.py picks the line for the current step).
+    "help": {k: TEXT for k in ("ready", "yes_no", "read_back", "rating", "hold", "location", "palpation", "soften", "strokes", "next")},
     # Said from the journal across sessions (voice_coach/advice.py decides when).
     "journal": {
         "red_flag_last_time": _t("what"), "daily_life_last_time": TEXT, "daily_life_today": TEXT,

@@ -33,6 +33,7 @@ class Question:
     handlers: dict[str, Handler]
     misses: int = 0
     asked_at: float = 0.0
+    hedges: int = 0  # "not sure" answers so far (asked again once, then the safe way)
 
 
 @dataclass
