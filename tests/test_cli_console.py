@@ -80,3 +80,16 @@ def test_events_to_stdout_are_pure_json():
 def test_bad_speed_is_a_usage_error():
     p = console([], "--speed", "0")
     assert p.returncode == 2 and p.stderr.count("\n") == 1
+
+
+def test_the_console_shows_the_pressure_advice_after_a_stop(tmp_path, content):
+    log = tmp_path / "events.jsonl"
+    script = SCRIPT[:10] + ["ow, too hard", "resume", "five", "finish"]
+    p = console(script, "--events", str(log))
+    assert p.returncode == 0, p.stderr
+    assert f"coach: {content.routine.control.ease_off}" in p.stdout
+    assert f"coach: {content.routine.control.rerate}" in p.stdout
+    ev = events_of(log)
+    stop = next(e for e in ev if e["type"] == "intent" and e["intent"] == "stop")
+    assert stop["value"] == "pressure"
+    assert [e["reason"] for e in ev if e["type"] == "hold_end"][0] == "eased_off"
