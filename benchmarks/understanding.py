@@ -19,6 +19,10 @@ from voice_coach.routine import coach_lines, load_content
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "data" / "utterances.tsv"
+HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
+# The held-out table's first run, before anything was changed for it (it was written after the
+# grammar met its targets on TABLE). Its later runs are no longer blind.
+HELDOUT_FIRST_RUN = {"red_flag": (19, 20), "stop": (20, 22), "rating": (11, 13), "yes_no": (14, 14), "hedge": (5, 5), "release": (3, 3), "none": (11, 13)}
 TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
 # The read sentences in shared/speech/sentences have no transcript file: these are their texts
 # (CMU ARCTIC prompts a0001-a0006 and a0010, and the 1961 inaugural address excerpt).
@@ -192,12 +196,14 @@ def coach_triggers(content=None) -> list[str]:
     return bad
 
 
-def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: list[str]) -> str:
+def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: list[str], heldout: dict[str, Result] | None = None) -> str:
     L = ["# Understanding: typed utterances through the understanding stage alone", "",
          "Regenerate with `python -m benchmarks.understanding --write`. The table is "
          "`tests/data/utterances.tsv` (written by hand from how a giver and a recipient talk during a "
          "massage; each row has the step it is said at). Recognition is not in the picture here: "
-         "see docs/benchmarks/ for recorded speech.", "",
+         "see docs/benchmarks/ for recorded speech. The grammar was built against this table (its misses "
+         "were fixed by adding general meanings, never by listing a row), so these are not blind figures: "
+         "see the held-out table below.", "",
          "| category | right | n | rate | target |", "|---|---|---|---|---|"]
     for c, label in CATEGORIES.items():
         r = results[c]
@@ -212,6 +218,18 @@ def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: 
           f"- Ordinary read sentences (shared/speech/talk transcripts and shared/speech/sentences), each tried in {len(TALK_STEPS)} steps: "
           f"{talk[1]} of {talk[0]} tries halted, stopped, rated or answered.",
           f"- Lines of content/routine.toml (placeholders filled) that mean anything in any step: {len(coach)}.", ""]
+    if heldout is not None:
+        L += ["## Held-out phrasings", "",
+              f"`{HELDOUT.relative_to(ROOT)}` was written after the grammar met its targets on the main table. Its first run "
+              "(before any change) is the fairer estimate for phrasings nobody has tried yet; its misses were then fixed by "
+              "general rules (a twinge is a feeling; 'pressing ... hard'; 'gentle please'; 'stop at the shop' is no command; "
+              "'shouting' is no misheard 'shooting'), so the current figures are no longer blind.", "",
+              "| category | first run | now |", "|---|---|---|"]
+        for c, label in CATEGORIES.items():
+            if c in HELDOUT_FIRST_RUN:
+                k, n = HELDOUT_FIRST_RUN[c]
+                L.append(f"| {label} | {k}/{n} ({k / n:.0%}) | {heldout[c].k}/{heldout[c].n} |")
+        L.append("")
     misses = [m for c in CATEGORIES for m in results[c].misses]
     if misses:
         L += ["## Misses and false triggers", ""] + [f"- {m}" for m in misses] + [""]
@@ -225,7 +243,8 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write docs/understanding.md")
     args = ap.parse_args()
     content = load_content(ROOT / "content")
-    text = report(evaluate(content=content), ordinary_triggers(content), coach_triggers(content))
+    heldout = evaluate(content=content, rows=read_table(HELDOUT))
+    text = report(evaluate(content=content), ordinary_triggers(content), coach_triggers(content), heldout)
     if args.write:
         (ROOT / "docs" / "understanding.md").write_text(text)
     print(text)

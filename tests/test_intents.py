@@ -143,10 +143,11 @@ def test_vocabulary_has_only_whole_words(content):
     assert "tingl" not in content.phrases.vocabulary()
 
 
-@pytest.mark.parametrize("text", ["mingle", "single", "setting", "shouting loudly"])
-def test_near_misses_need_one_edit_to_a_long_red_flag_word(content, text):
+@pytest.mark.parametrize("text", ["mingle", "single", "setting", "shouting loudly", "tinglng", "numbess"])
+def test_near_misses_need_one_edit_to_a_listed_long_red_flag_word(content, text):
+    # Only listed words are matched fuzzily: "shouting" is a word of its own, not a misheard "shooting".
     kinds = [i for i in content.phrases.parse(text) if i.name == "red_flag"]
-    assert (kinds != []) == (text == "shouting loudly")  # "shouting" is one edit from "shooting": halts
+    assert (kinds != []) == (text in ("tinglng", "numbess"))
 
 
 def test_not_before_a_near_miss_still_denies(content):
