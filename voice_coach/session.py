@@ -37,7 +37,7 @@ from voice_coach.events import (
     Tick,
     Understood,
 )
-from voice_coach.intents import AMBIGUOUS, HEDGE, PRESSURE, RED_FLAG, RELEASE, URGENT_INTENTS, Context, Intent
+from voice_coach.intents import PRESSURE, RATING, RED_FLAG, RELEASE, URGENT_INTENTS, Context, Intent
 from voice_coach.phases import PHASES, Phase, Question
 from voice_coach.routine import Content
 
@@ -255,6 +255,8 @@ class Session:
     def _heard(self, event: Heard) -> None:
         intents = self.phrases.parse(event.text, event.sure, self.context())
         first = intents[0]
+        if first.name == RED_FLAG and first.reason == RATING and not event.final:
+            return  # a 10 halts from the final transcript: a partial "ten" may become "ten minutes"
         if first.name == RED_FLAG:
             self.emit(Understood(RED_FLAG, first.value, partial=not event.final))
             self._halt_red_flag(first.value)
