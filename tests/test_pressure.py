@@ -164,3 +164,14 @@ def test_help_names_what_the_step_accepts(run):
 def test_a_yes_and_a_no_is_asked_again(run):
     run.say("ready")
     assert keys(run.say("yes no")) == ["control.unsure", "screening.fever"]
+
+
+def test_a_ten_halts_from_the_final_transcript_not_a_partial(run):
+    at_hold(run)
+    assert not of(run.say("ten", final=False), Halt)  # may still become "ten minutes ago"
+    assert of(run.say("ten"), Halt)[0].kind == "sharp_pain"
+
+
+def test_a_partial_tingling_still_halts_at_once(run):
+    at_hold(run)
+    assert of(run.say("it's tingl", final=False) + run.say("it's tingling", final=False), Halt)
