@@ -111,7 +111,6 @@ def normalize(text: str) -> list[str]:
 class RedFlagCheck:
     kind: str | None  # what halts, or None
     denied: list[str]  # kinds that were named but denied ("no tingling")
-    by_rating: bool = False
 
 
 @dataclass
@@ -493,8 +492,6 @@ class PhraseBook:
                 continue  # "no one", "this one": a pronoun
             if i > 0 and (toks[i - 1] == "not" or (i > 1 and toks[i - 1] in ("a", "an", "quite", "even", "really") and toks[i - 2] == "not")):
                 continue  # "not a seven"
-            if any(s.end == i or s.end == i - 1 for s in halves):
-                pass
             if i in above_end:
                 value += 0.5
             if any(h.start == i + 1 for h in halves):
