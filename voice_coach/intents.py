@@ -544,17 +544,24 @@ class PhraseBook:
     # -- vocabulary ----------------------------------------------------------------------------
 
     def vocabulary(self) -> list[str]:
-        """Every phrase worth recognizing, in whole words, for building recognizer grammars."""
+        """The plain phrases worth recognizing, in whole words, for recognizer grammars.
+
+        Only rows of plain words (no classes, choices or gaps): a grammar-restricted recognizer
+        confuses more the more it may choose from, so the list stays the size of what people say.
+        """
         phrases: set[str] = set()
-        for p in self._all_phrases():
-            phrases.update(_expansions(p.text, self.classes))
+        core = [p for ps in self.red_flags.values() for p in ps] + self.stop_commands + self.pause
+        core += [p for ps in self.intents.values() for p in ps] + self.yes + self.no + self.scale + self.half + self.areas
+        short = self.stop_pressure + self.release + self.hedges  # the everyday few-word ones
+        for p in core + short:
+            parts = [w for w in p.text.split() if w not in ("^", "$")]
+            if parts and all(re.fullmatch(r"[a-z0-9]+", w) for w in parts) and (p not in short or len(parts) <= 2):
+                phrases.add(" ".join(parts))
         phrases.update(self.numbers)
         phrases.update(self.sides)
         phrases.update(self.levels)
-        for ws in self.classes.values():
-            phrases.update(ws)
         phrases.update(self.fuzzy)
-        return sorted(x for x in phrases if x)
+        return sorted(phrases)
 
     def stop_words(self) -> set[str]:
         """The one-word stop commands and exclamations ("stop", "halt", "ow")."""
@@ -614,25 +621,6 @@ def _one_edit_apart(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     return a[i + (len(a) == len(b)) :] == b[i + 1 :]
-
-
-def _expansions(text: str, classes: dict[str, list[str]], cap: int = 40) -> list[str]:
-    """The plain word rows a phrase stands for (operators dropped), when there are few of them."""
-    rows: list[list[str]] = [[]]
-    for part in text.lower().split():
-        if part in ("^", "$", "..."):
-            continue
-        optional = part.endswith("?")
-        core = part[:-1] if optional else part
-        alts: list[str] = []
-        for alt in core.split("|"):
-            alts += classes.get(alt[1:-1], []) if alt.startswith("{") else [alt]
-        if optional:
-            alts = alts + [""]
-        rows = [r + ([a] if a else []) for r in rows for a in alts]
-        if len(rows) > cap:
-            return []
-    return [" ".join(r) for r in rows]
 
 
 # -- loading ---------------------------------------------------------------------------------------
