@@ -119,3 +119,16 @@ def test_other_numbers_are_checked_before_a_session_starts(arg):
     p = subprocess.run([sys.executable, "-m", "voice_coach", "run", arg], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
     assert arg.split("=")[0] in p.stderr
+
+
+def test_the_console_shows_the_pressure_advice_after_a_stop(tmp_path, content):
+    log = tmp_path / "events.jsonl"
+    script = SCRIPT[:10] + ["ow, too hard", "resume", "five", "finish"]
+    p = console(script, "--events", str(log))
+    assert p.returncode == 0, p.stderr
+    assert f"coach: {content.routine.control.ease_off}" in p.stdout
+    assert f"coach: {content.routine.control.rerate}" in p.stdout
+    ev = events_of(log)
+    stop = next(e for e in ev if e["type"] == "intent" and e["intent"] == "stop")
+    assert stop["value"] == "pressure"
+    assert [e["reason"] for e in ev if e["type"] == "hold_end"][0] == "eased_off"

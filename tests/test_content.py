@@ -49,17 +49,24 @@ BROKEN = [
     ("routine.toml", 'lines = [\n    "Hello.', 'lines = [\n    7, "Hello.', "welcome.lines", "list of text"),
     ("routine.toml", "numbness = \"New numbness\", ", "", "halt.kinds.numbness", "missing"),
     ("phrases.toml", "[intents]\n", "[intents]\nshout = [\"hey\"]\n", "intents.shout", "unknown key"),
-    ("phrases.toml", 'stop = ["stop", ', "stop = [", "intents.stop", "must include 'stop'"),
-    ("phrases.toml", '"pause", "wait", ', '"pause", ', "intents.pause", "must include 'wait'"),
+    ("phrases.toml", 'commands = [\n    "stop", ', "commands = [\n    ", "stop.commands", "must include 'stop'"),
+    ("phrases.toml", 'phrases = [\n    "pause", "wait", ', 'phrases = [\n    "pause", ', "pause.phrases", "must include 'wait'"),
     ("phrases.toml", "ten = 10 }", "ten = 11 }", "ratings.numbers.ten", "between 0 and 10"),
     ("phrases.toml", "ten = 10 }", "dix = 10 }", None, None),
     ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
-    ("phrases.toml", '"electric", "needles", "needle",', "", "red_flags.tingling", "no whole word in grammar.words"),
+    # No open prefixes: every word is whole ("sharp*" would fire on "sharpener").
+    ("phrases.toml", '"tingling", "tingle",', '"tingl*", "tingle",', "red_flags.tingling.phrases[0]", "not a whole word"),
+    ("phrases.toml", '"{sense} ... in|on', '"{senses} ... in|on', "red_flags.radiating.phrases[2]", "not a class"),
+    ("phrases.toml", 'ambiguous = [\n    "sharp",', 'ambiguous = [\n    "sharpish",', "red_flags.ambiguous[0]", "not a phrase of"),
+    ("phrases.toml", 'fuzzy = ["tingling", ', 'fuzzy = ["tickling", ', "red_flags.tingling.fuzzy[0]", "not a word of"),
+    ("phrases.toml", "[red_flags.numbness]\n", '[red_flags.numbness]\nwords = ["numb"]\n', "red_flags.numbness.words", "unknown key"),
+    ("phrases.toml", "repeated_no = 3", "repeated_no = 1", "stop.repeated_no", "between 2 and 10"),
+    ("phrases.toml", "[answers]\n", '[answers]\nmaybe = ["perhaps"]\n', "answers.maybe", "unknown key"),
     ("phrases.toml", "fuzzy_min_length = 7", "fuzzy_min_length = 2", "red_flags.fuzzy_min_length", "between 4 and 20"),
     ("phrases.toml", "[sound_alikes]\n", "[sound_alikes]\nrating = [\"won\"]\n", "sound_alikes.rating", "unknown key"),
     ("phrases.toml", 'pause = ["weight", "paws"]', 'pause = ["way it"]', "sound_alikes.pause[0]", "one plain word"),
     ("phrases.toml", "max_gap = 3", "max_gap = 9", "negation.max_gap", "between 0 and 5"),
-    ("phrases.toml", 'tingling = [\n    "tingl*"', 'tingling = [\n    "*"', "red_flags.tingling[0]", "has no words"),
+    ("phrases.toml", '"tingling", "tingle",', '"...", "tingle",', "red_flags.tingling.phrases[0]", "has no words"),
 ]
 
 

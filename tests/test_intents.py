@@ -65,7 +65,7 @@ def test_denied_red_flags_do_not_halt(content, text):
         ("repeat", "repeat"), ("say that again", "repeat"), ("skip", "skip"), ("next knot", "next"),
         ("finish", "finish"), ("we're done", "finish"), ("help", "help"), ("how long", "time_left"),
         ("time left", "time_left"), ("yes", "yes"), ("yeah", "yes"), ("no", "no"), ("nope", "no"),
-        ("it softened", "softened"), ("release", "softened"), ("found it", "found"), ("ready", "ready"),
+        ("it softened", "softened"), ("release", "release"), ("let go", "release"), ("it let go", "softened"), ("found it", "found"), ("ready", "ready"),
         ("we're ready", "ready"), ("lower right back", "location"), ("left shoulder blade", "location"),
     ],
 )
@@ -124,10 +124,11 @@ def test_vocabulary_has_only_whole_words(content):
     assert "tingl" not in content.phrases.vocabulary()
 
 
-@pytest.mark.parametrize("text", ["mingle", "single", "setting", "shouting loudly"])
-def test_near_misses_need_one_edit_to_a_long_red_flag_word(content, text):
+@pytest.mark.parametrize("text", ["mingle", "single", "setting", "shouting loudly", "tinglng", "numbess"])
+def test_near_misses_need_one_edit_to_a_listed_long_red_flag_word(content, text):
+    # Only listed words are matched fuzzily: "shouting" is a word of its own, not a misheard "shooting".
     kinds = [i for i in content.phrases.parse(text) if i.name == "red_flag"]
-    assert (kinds != []) == (text == "shouting loudly")  # "shouting" is one edit from "shooting": halts
+    assert (kinds != []) == (text in ("tinglng", "numbess"))
 
 
 def test_not_before_a_near_miss_still_denies(content):

@@ -83,7 +83,6 @@ def test_the_release_threshold_comes_from_content(content):
     r = Runner(Session(changed, clock), clock)
     r.start()
     r.run(TO_FIRST_RATING)
-    assert [a.key for a in r.say("eight") if isinstance(a, Say)][0] == "guidance.release_now"
     acts = r.say("six")
     assert any(isinstance(a, HoldStart) for a in acts)
     r.wait(10)

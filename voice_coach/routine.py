@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "welcome": {"lines": LINES},
     "preparation": {"lines": LINES, "prompt": TEXT},
     "screening": {
-        "intro": TEXT, "declined": TEXT, "all_clear": TEXT,
+        "intro": TEXT, "declined": TEXT, "all_clear": TEXT, "unsure_declined": TEXT,
         "questions": "questions",
         "advisory": {"id": TEXT, "ask": TEXT, "if_yes": TEXT},
     },
@@ -47,7 +47,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "guidance": {
         "low": _n(1, 10), "high": _n(1, 10), "in_range": TEXT, "too_low": TEXT, "too_high": TEXT,
         "release_now": TEXT, "release_at": _n(2, 10), "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
-        "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"),
+        "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"), "unsure_no_deeper": TEXT, "gentle_only": TEXT,
     },
     "hold": {
         # The guide: sustained pressure for 30 to 60 seconds. Content may narrow it, not widen it.
@@ -71,10 +71,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "control": {
         "paused": TEXT, "resumed": TEXT, "not_understood": TEXT, "help": TEXT, "time_left": _t("seconds"),
         "no_timer": TEXT, "cannot_skip": TEXT, "input_ended": TEXT,
+        "unsure": TEXT, "ease_off": TEXT, "rerate": TEXT,
+        "pace": {k: _n(3, 600) for k in ("ready", "yes_no", "read_back", "rating", "location", "palpation", "soften", "next")},
         "finished_early": TEXT, "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },
     "faults": {**{f"{src}_{code}": TEXT for src, codes in FAULT_CODES.items() for code in codes}, "voice_back": TEXT, "failed": TEXT},
+    # What each step accepts (voice_coach/session.py picks the line for the current step).
+    "help": {k: TEXT for k in ("ready", "yes_no", "read_back", "rating", "hold", "location", "palpation", "soften", "strokes", "next")},
     # Said from the journal across sessions (voice_coach/advice.py decides when).
     "journal": {
         "red_flag_last_time": _t("what"), "daily_life_last_time": TEXT, "daily_life_today": TEXT,
@@ -96,6 +100,7 @@ def load_content(folder: Path) -> Content:
         raise ContentError(str(folder), "(folder)", "not found; pass --content DIR or restore content/")
     routine = load_routine(folder / "routine.toml")
     phrases = load_phrasebook(folder / "phrases.toml")
+    phrases.learn_coach_lines(coach_lines(routine))
     return Content(routine=routine, phrases=phrases, folder=folder)
 
 
@@ -173,3 +178,44 @@ def _placeholders(c: Checker, full: str, text: str, allowed: set[str]) -> str:
     if bad:
         raise c.fail(full, f"unknown placeholder {{{sorted(bad)[0]}}}{hint}")
     return text
+
+
+# Values to fill each placeholder with when listing what the coach can say.
+_FILL = {
+    "rating": [str(n) for n in range(11)] + ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
+    "seconds": ["5", "10", "30", "45", "60"], "elapsed": ["15", "30", "45"], "rounds": ["2", "3"],
+    "knots": ["0", "1", "2", "3"], "softened": ["0", "1", "2"], "sessions": ["3", "4"],
+    "location": ["right lower back", "left shoulder blade"], "reason": ["the microphone is missing", "no input device"],
+}
+
+
+def coach_lines(routine: SimpleNamespace) -> list[str]:
+    """Every line the coach can say, placeholders filled ({what} with each red-flag kind)."""
+    kinds = [getattr(routine.halt.kinds, k) for k in RED_FLAG_KINDS]
+    fill = {**_FILL, "what": kinds}
+    out: list[str] = []
+
+    def walk(node) -> None:
+        if node is routine.halt.kinds:
+            return  # said only inside other lines, through {what}
+        if isinstance(node, SimpleNamespace):
+            for v in vars(node).values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str):
+            out.extend(_filled(node, fill))
+
+    walk(routine)
+    return out
+
+
+def _filled(text: str, fill: dict[str, list[str]]) -> list[str]:
+    names = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+    if not names:
+        return [text]
+    rows = [{}]
+    for n in dict.fromkeys(names):
+        rows = [{**r, n: v} for r in rows for v in fill.get(n, ["it"])]
+    return [text.format(**r) for r in rows]

@@ -39,7 +39,7 @@ from voice_coach.events import (
     Tick,
     Understood,
 )
-from voice_coach.intents import RED_FLAG, Intent
+from voice_coach.intents import PRESSURE, RATING, RED_FLAG, RELEASE, Context, Intent
 from voice_coach.phases import PHASES, Phase, Question
 from voice_coach.routine import Content
 from voice_coach.understand import STOPS, Understanding
@@ -56,6 +56,7 @@ class Knot:
     round: int = 1
     softened: bool = False
     adjustments: int = 0
+    gentle_round: int = 0  # a round in which this knot gets no more deep pressure (after a 9)
 
 
 class Session:
@@ -90,6 +91,7 @@ class Session:
         self._out: list[Action] = []
         self._last_spoken: list[Say] = []
         self._reminded_paused = False
+        self._rerate = False  # pressure came off after a stop: a new rating before it goes on again
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -182,13 +184,55 @@ class Session:
         k = self.knot
         self.emit(Record("rating", {"knot": k.number, "round": k.round, "value": value, "phase": phase, "location": k.location}))
 
+    def context(self) -> Context:
+        """What the coach is waiting for, for the understanding stage (voice_coach/intents.py)."""
+        step = self.step()
+        q = self.question
+        question = " ".join(x.text for x in q.prompt) if q is not None and step in ("yes_no", "soften", "read_back", "next") else ""
+        return Context(step, question)
+
+    def step(self) -> str | None:
+        """The kind of step the session is in: a name from intents.STEPS, or None."""
+        p = self.phase
+        if p is None:
+            return None
+        if p.name == "hold":
+            return "hold"
+        if p.step is not None:
+            return "strokes"
+        q = p.question
+        if q is None:
+            return None
+        if q.name.startswith("screening."):
+            return "yes_no"
+        return {"preparation": "ready", "posture": "ready", "rating": "rating", "confirm_rating": "read_back",
+                "location": "location", "palpation": "palpation", "soften": "soften", "next": "next"}.get(q.name)
+
+    def help(self) -> None:
+        step = self.step()
+        if step is not None and hasattr(self.r.help, step):
+            self.say(getattr(self.r.help, step), f"help.{step}")
+        else:
+            self.say(self.r.control.help, "control.help")
+
+    def unsure(self, q: Question, safe: Callable[[], None]) -> None:
+        """A hedge ("not sure") or a yes-and-no: asked again once, then taken the safe way."""
+        q.hedges += 1
+        if q.hedges == 1:
+            self.say(self.r.control.unsure, "control.unsure")
+            self.ask_again(q)
+        else:
+            safe()
+
     def ask_again(self, q: Question) -> None:
         q.asked_at = self._run
         for s in q.prompt:
             self.emit(s)
 
     def tick_question(self, q: Question) -> None:
-        if q.misses < 2 and self._run - q.asked_at >= self.r.control.listen_timeout_seconds:
+        step = self.step()
+        wait = getattr(self.r.control.pace, step, self.r.control.listen_timeout_seconds) if step else self.r.control.listen_timeout_seconds
+        if q.misses < 2 and self._run - q.asked_at >= wait:
             self._miss(heard_something=False)
 
     def time_left(self) -> None:
@@ -209,16 +253,31 @@ class Session:
     # -- transcripts ----------------------------------------------------------------------------
 
     def _heard(self, event: Heard) -> None:
-        intents = self.understand.intents(event.text, event.sure)
+        intents = self.understand.intents(event.text, event.sure, self.context())
         urgent = urgent_of(intents)
         if urgent is not None and urgent.name == RED_FLAG:
+            if urgent.reason == RATING and not event.final:
+                return  # a 10 halts from the final transcript: a partial "ten" may become "ten minutes"
             self.emit(Understood(RED_FLAG, urgent.value, partial=not event.final))
             self._halt_red_flag(urgent.value)
             return
+        names = [i.name for i in intents]
+        if RELEASE in names and not self.paused and self.phase is not None and self.phase.name == "hold" and getattr(self.phase, "timer", None) is not None:
+            # "let go", "stop pressing" during a hold: pressure off now, never "softened".
+            self.emit(Understood(RELEASE, None, partial=not event.final))
+            self.emit(CancelSpeech())
+            self.phase.release_now(self)
+            return
+        if urgent is None and RELEASE in names:
+            urgent = Intent("stop", reason=PRESSURE)  # "let go" outside a hold: pressure off, and pause
         if urgent is not None:
             if not self.paused:
-                self.emit(Understood(urgent.name, None, partial=not event.final))
-            self._pause(urgent.name)
+                self.emit(Understood(urgent.name, urgent.reason, partial=not event.final))
+                pressing = self.step() in ("hold", "rating", "read_back")
+                self._pause(urgent.name)
+                if urgent.reason == PRESSURE or (urgent.name == "stop" and pressing):
+                    self.say(self.r.control.ease_off, "control.ease_off")
+                    self._rerate = self._rerate or pressing
             return
         if not event.final:
             return
@@ -252,7 +311,7 @@ class Session:
     def _handlers(self) -> dict[str, Callable[[Intent], None]]:
         """What the current phase accepts, over the commands that work in every phase."""
         common: dict[str, Callable[[Intent], None]] = {
-            "help": lambda i: self.say(self.r.control.help, "control.help"),
+            "help": lambda i: self.help(),
             "repeat": lambda i: self._repeat(),
             "finish": lambda i: self._finish_early(),
             "time_left": lambda i: self.time_left(),
@@ -272,7 +331,7 @@ class Session:
             self._finish_early()
         elif "help" in names:
             self.emit(Understood("help", None))
-            self.say(self.r.control.help, "control.help")
+            self.help()
         elif not self._reminded_paused:
             self._reminded_paused = True
             self.say(self.r.control.paused, "control.paused")
@@ -306,6 +365,13 @@ class Session:
         self.paused = False
         self.emit(Resumed())
         self.say(self.r.control.resumed, "control.resumed")
+        if self._rerate and self.knot is not None and self.phase is not None and self.phase.name in ("hold", "rating"):
+            self._rerate = False
+            self._leave_phase("eased_off")
+            self.say(self.r.control.rerate, "control.rerate")
+            self.go("rating")
+            return
+        self._rerate = False
         if self.phase is not None:
             self.phase.resumed(self)
 
@@ -374,5 +440,10 @@ class Session:
                 self.say(self.r.control.not_understood, "control.not_understood")
             self.ask_again(q)
         elif q.misses == 2:
-            self.say(self.r.control.help, "control.help")
+            self.help()
             q.asked_at = self._run
+        elif heard_something:
+            # A third unusable reply still gets an answer: what this step accepts, and the question.
+            self.say(self.r.control.not_understood, "control.not_understood")
+            self.help()
+            self.ask_again(q)

@@ -19,12 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from voice_coach.events import Heard
-from voice_coach.intents import NONE, RED_FLAG, Intent, PhraseBook
+from voice_coach.intents import AMBIGUOUS, HEDGE, NONE, RED_FLAG, RELEASE, Context, Intent, PhraseBook
 from voice_coach.interfaces import Transcript
 
 # Intents that act at once, even from a partial or unsure transcript, even while the coach speaks.
 STOPS = ("stop", "pause")
 URGENT_INTENTS = frozenset({RED_FLAG, *STOPS})
+# Intents whose wrong guess cannot hurt (they take pressure off or ask again): kept even from a
+# transcript the recognizer doubts, and never double-checked.
+SAFE_WHEN_UNSURE = URGENT_INTENTS | {RELEASE, HEDGE, AMBIGUOUS}
 
 # Whisper: the first word must carry at least this share of the model's probability for its
 # meaning (chosen on the Speech Commands clips; the figures are in docs/benchmarks/design_figures.md).
@@ -41,18 +44,19 @@ def urgent(intents: Iterable[Intent]) -> Intent | None:
     return flag or next((i for i in intents if i.name in STOPS), None)
 
 
-def intents(pb: PhraseBook, text: str, sure: bool = True) -> list[Intent]:
-    """What the text means; for an unsure transcript only the urgent intents count."""
-    found = pb.parse(text)
+def intents(pb: PhraseBook, text: str, sure: bool = True, context: Context | None = None) -> list[Intent]:
+    """What the text means at this step; for an unsure transcript only the meanings whose wrong
+    guess cannot hurt (SAFE_WHEN_UNSURE) count."""
+    found = pb.parse(text, context)
     if not sure:
-        found = [i for i in found if i.name in URGENT_INTENTS]
+        found = [i for i in found if i.name in SAFE_WHEN_UNSURE]
     return found or [Intent(NONE)]
 
 
-def steering(pb: PhraseBook, text: str) -> tuple[Intent, ...] | None:
-    """What the text would make the session do other than halt, stop or pause; None if nothing.
-    These are what must be sure before they act."""
-    found = tuple(i for i in pb.parse(text) if i.name not in URGENT_INTENTS and i.name != NONE)
+def steering(pb: PhraseBook, text: str, context: Context | None = None) -> tuple[Intent, ...] | None:
+    """What the text would make the session do that a wrong guess could hurt (a rating, yes, no,
+    resume, a place...); None if nothing. These are what must be sure before they act."""
+    found = tuple(i for i in pb.parse(text, context) if i.name not in SAFE_WHEN_UNSURE and i.name != NONE)
     return found or None
 
 
@@ -70,8 +74,8 @@ class Understanding:
         self.phrases = phrases
         self.guidance = guidance
 
-    def intents(self, text: str, sure: bool = True) -> list[Intent]:
-        return intents(self.phrases, text, sure)
+    def intents(self, text: str, sure: bool = True, context: Context | None = None) -> list[Intent]:
+        return intents(self.phrases, text, sure, context)
 
     def urgent(self, text: str) -> Intent | None:
         return urgent(self.phrases.parse(text))

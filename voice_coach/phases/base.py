@@ -34,6 +34,7 @@ class Question:
     handlers: dict[str, Handler]
     misses: int = 0
     asked_at: float = 0.0
+    hedges: int = 0  # "not sure" answers so far (asked again once, then the safe way)
 
 
 @dataclass
@@ -122,5 +123,6 @@ class Phase:
 
 def ready(then: Callable[[], None]) -> dict[str, Handler]:
     """The answers that mean "ready, go on"."""
-    go = lambda i: then()
+    def go(i):
+        return then()
     return {"ready": go, "yes": go, "resume": go, "next": go, "skip": go}

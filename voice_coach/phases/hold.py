@@ -35,7 +35,15 @@ class Hold(Phase):
         if self.unconfirmed is not None:
             handlers["yes"] = lambda i: self._apply(s, self.unconfirmed)
             handlers["no"] = lambda i: self._drop_unconfirmed(s)
+            unsure = lambda i: self._unsure(s)  # noqa: E731
+            handlers["hedge"] = handlers["ambiguous"] = unsure
         return handlers
+
+    def release_now(self, s) -> None:
+        """ "Let go", "stop pressing": the pressure comes off now, whatever the timer says."""
+        s.say(s.r.guidance.release_now, "guidance.release_now")
+        self._end(s, "released")
+        s.go("soften")
 
     def tick(self, s) -> None:
         if self.timer is None:
@@ -76,6 +84,16 @@ class Hold(Phase):
             return
         self._apply(s, value)
 
+    def _unsure(self, s) -> None:
+        """Not sure the low rating was right: read back once more, then no deeper pressure."""
+        self.hedges = getattr(self, "hedges", 0) + 1
+        if self.hedges == 1:
+            s.say(s.r.guidance.confirm.format(rating=self.unconfirmed), "guidance.confirm")
+            return
+        self.unconfirmed = None
+        self.hedges = 0
+        s.say(s.r.guidance.unsure_no_deeper, "guidance.unsure_no_deeper")
+
     def _drop_unconfirmed(self, s) -> None:
         self.unconfirmed = None
         s.say(s.r.guidance.ask_again, "guidance.ask_again")
@@ -86,6 +104,7 @@ class Hold(Phase):
         s.record_rating(value, "hold")
         if value >= g.release_at:
             s.say(g.release_now, "guidance.release_now")
+            s.knot.gentle_round = s.knot.round  # no more deep pressure on this knot this round
             self._end(s, "too_intense")
             s.go("soften")
         elif value > g.high:

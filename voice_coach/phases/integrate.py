@@ -16,6 +16,9 @@ class Integrate(Phase):
 
     def step_done(self, s, name: str) -> None:
         it = s.r.integrate
+        if name == "effleurage" and s.knot is not None and s.knot.gentle_round == s.knot.round:
+            s.say(s.r.guidance.gentle_only, "guidance.gentle_only")  # no kneading after a 9
+            name = "petrissage"
         if name == "effleurage":
             self.start_step(s, "petrissage", Say(it.petrissage, "integrate.petrissage"), it.petrissage_seconds, it.cue_every, it.cue, Say(it.done, "integrate.done"))
             return

@@ -10,7 +10,8 @@ class NextKnot(Phase):
     name = "next_knot"
 
     def enter(self, s) -> None:
-        palpate = lambda i: s.go("palpation")
+        def palpate(i):
+            return s.go("palpation")
         self.ask(
             s, "next", [Say(s.r.next.prompt, "next.prompt")],
             {"next": palpate, "yes": palpate, "ready": palpate, "found": lambda i: s.go("palpation", found=True), "no": lambda i: s.go("summary")},

@@ -20,8 +20,10 @@ class Palpation(Phase):
             return
         p = s.r.palpation
         s.say_lines(p.lines, "palpation")
-        found = lambda i: self._where(s)
-        nxt = lambda i: s.go("next_knot")
+        def found(i):
+            return self._where(s)
+        def nxt(i):
+            return s.go("next_knot")
         self.ask(s, "palpation", [Say(p.prompt, "palpation.prompt")], {"found": found, "yes": found, "skip": nxt, "next": nxt})
 
     def _where(self, s) -> None:

@@ -33,10 +33,17 @@ class Rating(Phase):
             else:
                 self._rated(s, i)
 
+        def no_deeper() -> None:
+            # Not sure the low rating was right: no deeper pressure; hold where it is.
+            s.say(g.unsure_no_deeper, "guidance.unsure_no_deeper")
+            s.go("hold")
+
+        unsure = lambda i: s.unsure(self.question, no_deeper)  # noqa: E731
         self.ask(
             s, "confirm_rating", [Say(g.confirm.format(rating=value), "guidance.confirm")],
             {"yes": lambda i: self._apply(s, value), "rating": again,
              "no": lambda i: self._ask_rating(s, g.ask_again, "guidance.ask_again"),
+             "hedge": unsure, "ambiguous": unsure,
              "skip": lambda i: s.go("integrate")},
         )
 
@@ -47,6 +54,12 @@ class Rating(Phase):
         if g.low <= value <= g.high:
             s.say(g.in_range, "guidance.in_range")
             s.go("hold")
+            return
+        if value >= g.release_at:
+            # Release now, and no more deep pressure on this knot this round: gentle strokes only.
+            s.say(g.release_now, "guidance.release_now")
+            knot.gentle_round = knot.round
+            s.go("integrate")
             return
         knot.adjustments += 1
         if knot.adjustments > g.max_adjustments:

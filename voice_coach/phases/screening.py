@@ -31,10 +31,22 @@ class Screening(Phase):
             else:
                 self._ask(s, index + 1)
 
-        cannot_skip = lambda i: s.say(s.r.control.cannot_skip, "control.cannot_skip")
+        def unsure_no_massage() -> None:
+            s.emit(Record("screening", {"question": q.id, "answer": "unsure"}))
+            s.emit(Halt("contraindication", q.id))
+            s.say(sc.unsure_declined, "screening.unsure_declined")
+            s.end(s.DECLINED)
+
+        def cannot_skip(i) -> None:
+            s.say(s.r.control.cannot_skip, "control.cannot_skip")
+
+        def unsure(i) -> None:
+            s.unsure(self.question, unsure_no_massage)
+
         self.ask(
             s, f"screening.{q.id}", [Say(q.ask, f"screening.{q.id}")],
-            {"yes": lambda i: answer(True), "no": lambda i: answer(False), "skip": cannot_skip, "next": cannot_skip},
+            {"yes": lambda i: answer(True), "no": lambda i: answer(False), "skip": cannot_skip, "next": cannot_skip,
+             "hedge": unsure, "ambiguous": unsure},
         )
 
     def _advisory(self, s) -> None:
@@ -49,4 +61,6 @@ class Screening(Phase):
             s.screening_passed = True
             s.go("posture")
 
-        self.ask(s, f"screening.{a.id}", [Say(a.ask, "screening.advisory.ask")], {"yes": lambda i: answer(True), "no": lambda i: answer(False)})
+        unsure = lambda i: s.unsure(self.question, lambda: answer(True))  # noqa: E731  not sure: the advice is given
+        self.ask(s, f"screening.{a.id}", [Say(a.ask, "screening.advisory.ask")],
+                 {"yes": lambda i: answer(True), "no": lambda i: answer(False), "hedge": unsure, "ambiguous": unsure})

@@ -20,4 +20,5 @@ class Soften(Phase):
             s.go("integrate")
 
         yes, no = (lambda i: answer(True)), (lambda i: answer(False))
-        self.ask(s, "soften", [Say(so.ask, "soften.ask")], {"yes": yes, "softened": yes, "no": no, "skip": no})
+        unsure = lambda i: s.unsure(self.question, lambda: answer(False))  # noqa: E731  not sure: not softened
+        self.ask(s, "soften", [Say(so.ask, "soften.ask")], {"yes": yes, "softened": yes, "no": no, "skip": no, "hedge": unsure, "ambiguous": unsure})

@@ -52,7 +52,7 @@ def make_recognizer(
         raise UserError(f"unknown recognizer engine {engine!r}; use one of: {', '.join(ENGINES)}", EXIT_USAGE)
     vocabulary = phrasebook.vocabulary()
     # One-word stop phrases get the lower rejection bar: missing a stop is the worst failure.
-    stop_words = {p.spoken() for p in phrasebook.intents["stop"] if len(p.words) == 1}
+    stop_words = phrasebook.stop_words()
     if engine == "vosk":
         from voice_coach.recognizers.vosk_engine import VoskRecognizer, resolve_model
 

@@ -1,0 +1,255 @@
+"""The understanding stage alone, on typed utterances: recall per category and false triggers.
+
+    python -m benchmarks.understanding            # prints the figures
+    python -m benchmarks.understanding --write    # regenerates docs/understanding.md
+
+The table is tests/data/utterances.tsv (context, utterance, expected meaning); ordinary talk comes
+from ../shared/speech/talk/transcripts.tsv and the read sentences in ../shared/speech/sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from voice_coach.intents import Context, PhraseBook
+from voice_coach.routine import coach_lines, load_content
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = ROOT / "tests" / "data" / "utterances.tsv"
+HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
+# The held-out table's first run, before anything was changed for it (it was written after the
+# grammar met its targets on TABLE). Its later runs are no longer blind.
+HELDOUT_FIRST_RUN = {"red_flag": (19, 20), "stop": (20, 22), "rating": (11, 13), "yes_no": (14, 14), "hedge": (5, 5), "release": (3, 3), "none": (11, 13)}
+TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
+# The read sentences in shared/speech/sentences have no transcript file: these are their texts
+# (CMU ARCTIC prompts a0001-a0006 and a0010, and the 1961 inaugural address excerpt).
+SENTENCES = {
+    "cmu_arctic_us_aew_a0001.wav": "Author of the danger trail, Philip Steels, etc.",
+    "cmu_arctic_us_aew_a0002.wav": "Not at this particular case, Tom, apologized Whittemore.",
+    "cmu_arctic_us_aew_a0003.wav": "For the twentieth time that evening the two men shook hands.",
+    "cmu_arctic_us_axb_a0004.wav": "Lord, but I'm glad to see you again, Phil.",
+    "cmu_arctic_us_axb_a0005.wav": "Will we ever forget it.",
+    "cmu_arctic_us_axb_a0006.wav": "God bless 'em, I hope I'll go on seeing them forever.",
+    "arctic_a0010.wav": "Gad, your letter came just in time.",
+    "jfk.wav": "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
+}
+TRIGGERS = ("red_flag", "stop", "pause", "release", "rating", "yes", "no")
+CATEGORIES = {
+    "red_flag": "red flags halted", "denied": "denied red flags (halting allowed, counted apart)",
+    "stop": "stop/pause phrasings that pause", "rating": "ratings exact", "yes_no": "yes/no right",
+    "hedge": "hedges re-asked or taken the safe way", "release": "release-now during a hold",
+    "none": "everyday chat that triggers nothing",
+}
+TARGETS = {"red_flag": 0.99, "stop": 0.98, "rating": 0.97, "yes_no": 0.95, "hedge": 1.0, "none": 0.97}
+# The contexts the ordinary talk is tried in: every step that acts on what it hears.
+TALK_STEPS = (None, "hold", "rating", "read_back", "soften", "yes_no", "palpation", "strokes")
+
+
+@dataclass
+class Row:
+    context: str
+    text: str
+    expected: str
+
+
+@dataclass
+class Result:
+    k: int = 0
+    n: int = 0
+    misses: list[str] = field(default_factory=list)
+    extra: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def p(self) -> float:
+        return self.k / self.n if self.n else 1.0
+
+
+def read_table(path: Path = TABLE) -> list[Row]:
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        context, text, expected = line.split("\t")
+        rows.append(Row(context, text, expected))
+    return rows
+
+
+def context_for(content, name: str) -> Context:
+    r = content.routine
+    if name == "-":
+        return Context()
+    if name.startswith("yes_no:"):
+        qid = name.split(":", 1)[1]
+        if qid == r.screening.advisory.id:
+            return Context("yes_no", r.screening.advisory.ask)
+        return Context("yes_no", next(q.ask for q in r.screening.questions if q.id == qid))
+    questions = {"soften": r.soften.ask, "read_back": r.guidance.confirm.format(rating=2), "next": r.next.prompt}
+    return Context(name, questions.get(name, ""))
+
+
+def category(expected: str) -> str:
+    if expected in ("stop", "pause", "pressure"):
+        return "stop"
+    if expected.startswith("rating="):
+        return "rating"
+    if expected in ("yes", "no"):
+        return "yes_no"
+    if expected in ("hedge", "ambiguous"):
+        return "hedge"
+    return expected
+
+
+def judge(book: PhraseBook, content, row: Row) -> tuple[bool, str, dict[str, bool]]:
+    """(right, what it meant, notes) for one row."""
+    ctx = context_for(content, row.context)
+    intents = book.parse(row.text, ctx)
+    names = [i.name for i in intents]
+    got = ", ".join(f"{i.name}{'=' + str(i.value) if i.value is not None else ''}{'/' + i.reason if i.reason else ''}" for i in intents)
+    urgent = any(n in ("red_flag", "stop", "pause") for n in names)
+    e = row.expected
+    notes: dict[str, bool] = {}
+    if e == "red_flag":
+        return "red_flag" in names, got, notes
+    if e == "denied":
+        return "red_flag" not in names, got, {"halted": "red_flag" in names}
+    if e in ("stop", "pause", "pressure"):
+        ok = "stop" in names or "pause" in names
+        if e == "pressure":
+            notes["pressure_reason"] = any(i.name == "stop" and i.reason == "pressure" for i in intents)
+        notes["halted"] = "red_flag" in names
+        return ok and "red_flag" not in names, got, notes
+    if e == "release":
+        return "release" in names and "red_flag" not in names, got, notes
+    if e.startswith("rating="):
+        want = int(e.split("=")[1])
+        rating = next((i.value for i in intents if i.name == "rating"), None)
+        return rating == want and not urgent, got, notes
+    if e in ("yes", "no"):
+        other = "no" if e == "yes" else "yes"
+        notes["opposite"] = other in names and e not in names and not urgent
+        return e in names and other not in names and not urgent, got, notes
+    if e in ("hedge", "ambiguous"):
+        unsafe = "yes" in names or "no" in names or "rating" in names
+        notes["named_hedge"] = "hedge" in names or "ambiguous" in names
+        return not unsafe, got, notes
+    if e == "none":
+        return not any(n in TRIGGERS for n in names), got, notes
+    raise ValueError(f"unknown expected meaning {e!r}")
+
+
+def evaluate(book: PhraseBook | None = None, content=None, rows: list[Row] | None = None) -> dict[str, Result]:
+    content = content or load_content(ROOT / "content")
+    book = book or content.phrases
+    out: dict[str, Result] = {c: Result() for c in CATEGORIES}
+    for row in rows if rows is not None else read_table():
+        ok, got, notes = judge(book, content, row)
+        res = out[category(row.expected)]
+        res.n += 1
+        res.k += ok
+        for key, v in notes.items():
+            res.extra[key] = res.extra.get(key, 0) + bool(v)
+        if not ok:
+            res.misses.append(f"[{row.context}] {row.text!r} -> {got}")
+    return out
+
+
+def ordinary_sentences() -> list[tuple[str, str]]:
+    rows = []
+    if TALK.exists():
+        for name, text in csv.reader(TALK.open(), delimiter="\t", quoting=csv.QUOTE_NONE):
+            rows.append((f"talk/{name}", text))
+    for name, text in SENTENCES.items():
+        rows.append((f"sentences/{name}", text))
+    return rows
+
+
+def ordinary_triggers(content=None) -> tuple[int, int, list[str]]:
+    """(sentences tried x contexts, triggers, examples): nothing ordinary may halt, stop, rate or answer."""
+    content = content or load_content(ROOT / "content")
+    book = content.phrases
+    sentences = ordinary_sentences()
+    bad = []
+    n = 0
+    for name, text in sentences:
+        for step in TALK_STEPS:
+            n += 1
+            question = content.routine.screening.questions[0].ask if step == "yes_no" else ""
+            names = [i.name for i in book.parse(text, Context(step, question))]
+            hit = [x for x in names if x in TRIGGERS]
+            if hit:
+                bad.append(f"{name} [{step}] {hit}: {text!r}")
+    return n, len(bad), bad
+
+
+def coach_triggers(content=None) -> list[str]:
+    """Coach lines (placeholders filled) that parse as anything at all, in any step."""
+    content = content or load_content(ROOT / "content")
+    bad = []
+    for line in dict.fromkeys(coach_lines(content.routine)):
+        for step in TALK_STEPS:
+            names = [i.name for i in content.phrases.parse(line, Context(step))]
+            if any(x in TRIGGERS for x in names):
+                bad.append(f"[{step}] {line!r}: {names}")
+    return bad
+
+
+def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: list[str], heldout: dict[str, Result] | None = None) -> str:
+    L = ["# Understanding: typed utterances through the understanding stage alone", "",
+         "Regenerate with `python -m benchmarks.understanding --write`. The table is "
+         "`tests/data/utterances.tsv` (written by hand from how a giver and a recipient talk during a "
+         "massage; each row has the step it is said at). Recognition is not in the picture here: "
+         "see docs/benchmarks/ for recorded speech. The grammar was built against this table (its misses "
+         "were fixed by adding general meanings, never by listing a row), so these are not blind figures: "
+         "see the held-out table below.", "",
+         "| category | right | n | rate | target |", "|---|---|---|---|---|"]
+    for c, label in CATEGORIES.items():
+        r = results[c]
+        target = f"≥ {TARGETS[c]:.0%}" if c in TARGETS else "—"
+        L.append(f"| {label} | {r.k} | {r.n} | {r.p:.1%} | {target} |")
+    st, yn, hd, dn = results["stop"], results["yes_no"], results["hedge"], results["denied"]
+    L += ["",
+          f"- Pressure complaints given the pressure reason (the giver is told to ease off): {st.extra.get('pressure_reason', 0)}.",
+          f"- Yes/no answered the opposite way: {yn.extra.get('opposite', 0)} of {yn.n}.",
+          f"- Hedges named as hedge or ambiguous (the rest were not understood, so asked again): {hd.extra.get('named_hedge', 0)} of {hd.n}.",
+          f"- Denied red flags that halted anyway (allowed; when unsure the coach halts): {dn.extra.get('halted', 0)} of {dn.n}.",
+          f"- Ordinary read sentences (shared/speech/talk transcripts and shared/speech/sentences), each tried in {len(TALK_STEPS)} steps: "
+          f"{talk[1]} of {talk[0]} tries halted, stopped, rated or answered.",
+          f"- Lines of content/routine.toml (placeholders filled) that mean anything in any step: {len(coach)}.", ""]
+    if heldout is not None:
+        L += ["## Held-out phrasings", "",
+              f"`{HELDOUT.relative_to(ROOT)}` was written after the grammar met its targets on the main table. Its first run "
+              "(before any change) is the fairer estimate for phrasings nobody has tried yet; its misses were then fixed by "
+              "general rules (a twinge is a feeling; 'pressing ... hard'; 'gentle please'; 'stop at the shop' is no command; "
+              "'shouting' is no misheard 'shooting'), so the current figures are no longer blind.", "",
+              "| category | first run | now |", "|---|---|---|"]
+        for c, label in CATEGORIES.items():
+            if c in HELDOUT_FIRST_RUN:
+                k, n = HELDOUT_FIRST_RUN[c]
+                L.append(f"| {label} | {k}/{n} ({k / n:.0%}) | {heldout[c].k}/{heldout[c].n} |")
+        L.append("")
+    misses = [m for c in CATEGORIES for m in results[c].misses]
+    if misses:
+        L += ["## Misses and false triggers", ""] + [f"- {m}" for m in misses] + [""]
+    if talk[2] or coach:
+        L += ["## Ordinary sentences and coach lines that triggered", ""] + [f"- {m}" for m in talk[2] + coach] + [""]
+    return "\n".join(L)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="write docs/understanding.md")
+    args = ap.parse_args()
+    content = load_content(ROOT / "content")
+    heldout = evaluate(content=content, rows=read_table(HELDOUT))
+    text = report(evaluate(content=content), ordinary_triggers(content), coach_triggers(content), heldout)
+    if args.write:
+        (ROOT / "docs" / "understanding.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
