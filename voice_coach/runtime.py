@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from voice_coach.errors import UserError
 from voice_coach.events import (
     Failed,
     Fault,
@@ -97,6 +98,9 @@ class JournalStage:
         self._pending = 0
         self._lock = threading.Condition()
         self.errors: list[str] = []
+        # An output that cannot start at all (an event log on a full disk: UserError) stops the
+        # session before anything is shown or said; Runtime.run raises it.
+        self.fatal: UserError | None = None
         self._thread = None
         if threaded:
             self._thread = threading.Thread(target=self._run, name="journal", daemon=True)
@@ -164,8 +168,12 @@ class JournalStage:
                 self.journal.batch(batch)
             for record in batch:
                 for ack in self.acks:
+                    if self.fatal is not None:
+                        break
                     try:
                         ack(record)
+                    except UserError as e:
+                        self.fatal = e
                     except Exception as e:  # noqa: BLE001 - one broken output must not stop the others
                         self.errors.append(f"{type(e).__name__}: {e}")
         finally:
@@ -245,7 +253,8 @@ class Runtime:
     @property
     def idle(self) -> bool:
         """Nothing queued, nothing waiting for the journal, nothing being spoken."""
-        return not self._system and not self._data and not self._held and self.journal_stage.pending == 0 and not self.voice.speaking
+        stage = self.journal_stage
+        return not self._system and not self._data and not self._held and stage.pending == 0 and stage.fatal is None and not self.voice.speaking
 
     # -- the dispatcher ------------------------------------------------------------------------------
 
@@ -279,6 +288,8 @@ class Runtime:
         self.start()
         while not self.ended:
             self.step(self.tick_seconds)
+            if self.journal_stage.fatal is not None:
+                raise self.journal_stage.fatal
             why = until()
             if why:
                 return why
