@@ -10,8 +10,18 @@ cd "$(dirname "$0")"
 mode="${1:-run}"
 shift || true
 
-# System libraries: espeak-ng is pyttsx3's voice on Linux, libportaudio2 backs sounddevice.
-apt_packages=(espeak-ng libportaudio2 python3-venv)
+# 32-bit ARM (Raspberry Pi OS 32-bit) and other platforms without wheels: say so before pip does.
+arch="$(dpkg --print-architecture 2>/dev/null || uname -m)"
+case "$arch" in
+    armhf|armel|i386)
+        echo "bootstrap: $arch (32-bit) is not supported: livekit, ctranslate2 and onnxruntime publish no wheels for it." >&2
+        echo "bootstrap: install Raspberry Pi OS 64-bit (bookworm, arm64) and run ./bootstrap.sh again." >&2
+        exit 1 ;;
+esac
+
+# System libraries: espeak-ng is pyttsx3's voice on Linux (and gives the Piper voice its
+# phonemes), libportaudio2 backs sounddevice, libatomic1 is what Vosk's ARM library links to.
+apt_packages=(espeak-ng libportaudio2 python3-venv libatomic1)
 if [ "$mode" = test ]; then
     apt_packages+=(alsa-utils)
 fi
@@ -31,6 +41,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "bootstrap: voice-coach needs Python 3.11 or newer; $python is $("$python" -V 2>&1). Use Debian 12 / Raspberry Pi OS bookworm, or set PYTHON=python3.11." >&2
+    exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv"
     "$python" -m venv .venv
@@ -40,8 +54,20 @@ extras=""
 stamp=".venv/.installed${extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "bootstrap: installing voice-coach${extras} into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".${extras}"
+    pip_log=".venv/pip-install.log"
+    if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".${extras}"; } >"$pip_log" 2>&1; then
+        # One line per missing wheel, not pip's traceback.
+        missing_wheels="$(grep -oE 'No matching distribution found for [^ ]+' "$pip_log" | awk '{print $NF}' | sort -u || true)"
+        if [ -n "$missing_wheels" ]; then
+            for w in $missing_wheels; do
+                echo "bootstrap: no wheel of $w for $(uname -m) / $("$python" -V 2>&1): use Raspberry Pi OS 64-bit or Debian 12 on arm64/amd64, or install $w by hand." >&2
+            done
+        else
+            echo "bootstrap: pip could not install voice-coach${extras}: $(grep -E '^(ERROR|error):' "$pip_log" | head -n 1)" >&2
+        fi
+        echo "bootstrap: pip's full output is in $pip_log" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 
