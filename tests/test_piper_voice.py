@@ -75,6 +75,15 @@ def test_rate_volume_and_sentences_reach_the_model(monkeypatch, tmp_path):
     assert len(sess.calls) == 2
 
 
+def test_prewarm_renders_in_the_background_and_a_wanted_line_goes_first(monkeypatch, tmp_path):
+    s, sess = _fake_synth(monkeypatch, tmp_path, ["a."])
+    s.prewarm(["one two", "three four", "one two"]).join(5)
+    assert len(sess.calls) == 2  # each distinct line once
+    n = len(sess.calls)
+    s.synthesize("three four")
+    assert len(sess.calls) == n  # from the cache: starts at once
+
+
 def test_bad_voice_specs_name_the_fix(tmp_path):
     with pytest.raises(UserError, match="need both"):
         pv.find_voice(str(tmp_path / "nope.onnx"))
@@ -133,8 +142,8 @@ def test_piper_renders_every_line_of_the_routine():
     from voice_coach.routine import load_content
 
     content = load_content(default_content_dir())
-    lines = sorted(set(_all_text(content.routine)))
-    assert len(lines) > 30
+    lines = pv.fixed_lines(content.routine)
+    assert len(lines) > 30 and "Resuming." in lines and "fever" not in lines
     s = pv.PiperSynthesizer(pv.find_voice("joe"))
     for line in lines:
         pcm = s.synthesize(line)
@@ -143,20 +152,6 @@ def test_piper_renders_every_line_of_the_routine():
         # Speech at a human pace: between 80 and 350 words a minute, and not silent.
         assert words / 350 * 60 < secs < words / 80 * 60 + 1.0, (line, secs)
         assert np.abs(pcm.astype(np.int32)).max() > 3000, line
-
-
-def _all_text(node):
-    if isinstance(node, str):
-        if len(node.split()) >= 2:
-            yield node.replace("{", "").replace("}", "")
-    elif isinstance(node, dict):
-        for v in node.values():
-            yield from _all_text(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _all_text(v)
-    elif hasattr(node, "__dict__"):
-        yield from _all_text(vars(node))
 
 
 @needs_piper

@@ -303,6 +303,10 @@ def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> C
 
     recognizer = make_recognizer(args.engine, args.model, content.phrases)
     synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
+    if hasattr(synth, "prewarm"):  # Piper: render the routine's fixed lines while the session starts
+        from voice_coach.audio.piper_voice import fixed_lines
+
+        synth.prewarm(fixed_lines(content.routine))
     echo = None
     if not getattr(args, "no_echo_cancel", False):
         try:

@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +189,8 @@ class PiperSynthesizer:
 
         self._cache = _Cache(cache_size)
         self._lock = threading.Lock()  # one inference at a time: the session is shared
+        self._foreground = threading.Event()  # a line is wanted now: the prewarm thread steps aside
+        self._prewarm: threading.Thread | None = None
 
     def ids(self, phonemes: str) -> list[int]:
         """Piper's ids: BOS, then each phoneme followed by PAD, then EOS; unknown phonemes dropped."""
@@ -212,13 +215,47 @@ class PiperSynthesizer:
             )[0]
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
+    def prewarm(self, lines) -> threading.Thread:
+        """Render `lines` on a background thread, so that they later start at once from the cache.
+
+        The routine's fixed lines are known before the session starts; on a Pi a line takes a
+        second or more to render, which would otherwise be silence before every line. A line
+        wanted now always goes first: the thread waits whenever one is being rendered.
+        """
+        todo = [t for t in dict.fromkeys(lines) if t and self._cache.get(t) is None]
+
+        def run():
+            for text in todo:
+                while self._foreground.is_set():
+                    time.sleep(0.05)
+                try:
+                    self._render(text, background=True)
+                except Exception:
+                    return  # the line will be rendered (or fail, and fall back) when it is said
+
+        self._prewarm = threading.Thread(target=run, name="piper-prewarm", daemon=True)
+        self._prewarm.start()
+        return self._prewarm
+
     def synthesize(self, text: str) -> np.ndarray:
         hit = self._cache.get(text)
         if hit is not None:
             return hit
+        self._foreground.set()
+        try:
+            return self._render(text)
+        finally:
+            self._foreground.clear()
+
+    def _render(self, text: str, background: bool = False) -> np.ndarray:
         import soxr  # noqa: PLC0415
 
-        parts = [self.sentence_audio(p) for p in self.phonemizer.sentences(text)]
+        parts = []
+        for p in self.phonemizer.sentences(text):
+            if background and self._foreground.is_set():
+                while self._foreground.is_set():
+                    time.sleep(0.05)
+            parts.append(self.sentence_audio(p))
         audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
         audio = soxr.resample(audio, self.voice_rate, SAMPLE_RATE) if len(audio) else audio
         peak = float(np.abs(audio).max()) if len(audio) else 0.0
@@ -246,8 +283,35 @@ class FallbackSynthesizer:
                 self.used_fallback, self.error = True, str(getattr(e, "message", e))
         return self.fallback.synthesize(text)
 
+    def prewarm(self, lines) -> None:
+        prewarm = getattr(self.primary, "prewarm", None)
+        if prewarm is not None and not self.used_fallback:
+            prewarm(lines)
+
     def close(self) -> None:
         for s in (self.primary, self.fallback):
             close = getattr(s, "close", None)
             if close:
                 close()
+
+
+def fixed_lines(node) -> list[str]:
+    """Every line of a loaded routine that has no placeholder: what can be rendered before it is said."""
+    out: list[str] = []
+
+    def walk(n):
+        if isinstance(n, str):
+            # Spoken lines, not ids ("fever"): several words, or a sentence ("Good.").
+            if "{" not in n and (" " in n.strip() or n.rstrip()[-1:] in (".", "!", "?")):
+                out.append(n)
+        elif isinstance(n, dict):
+            for v in n.values():
+                walk(v)
+        elif isinstance(n, (list, tuple)):
+            for v in n:
+                walk(v)
+        elif hasattr(n, "__dict__"):
+            walk(vars(n))
+
+    walk(node)
+    return list(dict.fromkeys(out))

@@ -39,23 +39,28 @@ def require_espeak() -> None:
 
 
 class _Cache:
+    """Rendered lines, least recently used out first; safe to share between threads."""
+
     def __init__(self, size: int):
         self.size = size
         self._d: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key):
-        if key in self._d:
-            self._d.move_to_end(key)
-            return self._d[key]
-        return None
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+            return None
 
     def put(self, key, value) -> None:
         if self.size <= 0:
             return
-        self._d[key] = value
-        self._d.move_to_end(key)
-        while len(self._d) > self.size:
-            self._d.popitem(last=False)
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
 
 
 class Pyttsx3Synthesizer:
