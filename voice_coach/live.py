@@ -281,7 +281,16 @@ def run_live(content_dir: Path, args: Namespace) -> int:
         return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
     out = sys.stderr if args.events == "-" else sys.stdout
     loop = build_live_loop(content, args, MonotonicClock(args.speed), out=out)
-    code = loop.run()
+    button = None
+    if getattr(args, "button", None):
+        from voice_coach.button import attach_button
+
+        button = attach_button(loop, args.button)
+    try:
+        code = loop.run()
+    finally:
+        if button is not None:
+            button.close()
     if loop.listener.faulted_since is not None:
         # PortAudio's shutdown hangs while its thread is stuck in a dead device's read(); every
         # event is already journaled and flushed, so leave without it.
