@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check devices, microphone level, voice and recognizer")
     _audio_args(check)
 
+    setup = sub.add_parser("setup", help="choose and test the microphone and speaker, set the volume, save them")
+    _audio_args(setup)
+    setup.add_argument("--button", default=None, metavar="SPEC", help="save a stop button (gpio:PIN, evdev:DEV) for run and the service")
+
+    service = sub.add_parser("service", help="start the coach at boot (systemd), waiting for 'start the massage' or the button")
+    service.add_argument("action", choices=["install", "uninstall", "status"])
+    service.add_argument("--system", action="store_true", help="a system unit with its own user, instead of your user's unit")
+    service.add_argument("--unit-dir", type=Path, default=None, help=argparse.SUPPRESS)
+
     models = sub.add_parser("models", help="manage speech models")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     dl = msub.add_parser("download", help="download and verify the English Vosk model")
@@ -85,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace, content: Path) -> int:
     # Imports stay inside each branch so that a command never pays for another's heavy libraries.
+    if args.command in ("run", "check") and not getattr(args, "console", False):
+        from voice_coach.config import apply_saved  # the saved setup; options given here win
+
+        apply_saved(args)
+    if args.command == "setup":
+        from voice_coach.setup_wizard import run_setup
+
+        return run_setup(content, args)
+    if args.command == "service":
+        from voice_coach.service import run_service
+
+        return run_service(args)
     if args.command == "run":
         if args.speed <= 0:
             raise UserError("--speed must be greater than 0", EXIT_USAGE)
