@@ -42,9 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--button", default=None, metavar="SPEC", help="save a stop button (gpio:PIN, evdev:DEV) for run and the service")
 
     service = sub.add_parser("service", help="start the coach at boot (systemd), waiting for 'start the massage' or the button")
-    service.add_argument("action", choices=["install", "uninstall", "status"])
+    service.add_argument("action", choices=["install", "uninstall", "status", "run", "wait-devices"],
+                         help="install/uninstall/status the unit; run and wait-devices are what the unit runs")
     service.add_argument("--system", action="store_true", help="a system unit with its own user, instead of your user's unit")
-    service.add_argument("--unit-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    service.add_argument("--timeout", type=float, default=120.0, help=argparse.SUPPRESS)
+    service.add_argument("--button", default=None, metavar="SPEC", help="a physical start/stop: gpio:PIN or evdev:/dev/input/eventN")
+    _audio_args(service)
+    service.set_defaults(speed=1.0, events=None, deaf_timeout=60.0, console=False)
 
     models = sub.add_parser("models", help="manage speech models")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
