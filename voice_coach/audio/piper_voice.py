@@ -142,7 +142,8 @@ class PiperSynthesizer:
     """Synthesizer running a Piper voice model. See the module docstring for why it is built so.
 
     rate: words per minute (175 is the voice's own pace); volume: 0.0 to 1.0.
-    threads: onnxruntime threads (default: 2, or 1 on a single core) so recognition keeps a core.
+    threads: onnxruntime threads (default 1: the model then runs on the calling thread, so the
+        background prewarm can run at low priority and recognition always gets the CPU first).
     """
 
     def __init__(
@@ -178,7 +179,7 @@ class PiperSynthesizer:
         self.gain = 1.0 if volume is None else volume
         self.phonemizer = phonemizer or EspeakPhonemizer(espeak_voice)
         opts = ort.SessionOptions()
-        n = threads or min(2, len(os.sched_getaffinity(0)))
+        n = threads or 1
         opts.intra_op_num_threads = n
         opts.inter_op_num_threads = 1
         try:
@@ -225,6 +226,10 @@ class PiperSynthesizer:
         todo = [t for t in dict.fromkeys(lines) if t and self._cache.get(t) is None]
 
         def run():
+            try:  # Linux nice values are per thread: only this one yields to the listener
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                pass
             for text in todo:
                 while self._foreground.is_set():
                     time.sleep(0.05)
