@@ -203,19 +203,18 @@ def test_missing_input_device_names_the_fix(tmp_path):
 # --- wired into the live loop ---------------------------------------------------------------
 
 
-def test_button_pauses_the_live_session_and_cuts_the_speaker():
-    """Through CoachLoop with device twins: a mock GPIO press silences the speaker at once and the
-    session pauses; a long press resumes it."""
+def test_button_pauses_the_live_session_and_cuts_the_speaker(tmp_path):
+    """Through the live coach (runtime, voice, listener) with device twins: a mock GPIO press goes
+    on the system lane, silences the speaker and pauses the session; a long press resumes it."""
     pytest.importorskip("gpiozero")
     from gpiozero.pins.mock import MockFactory
 
     from voice_coach.button import attach_button
 
-    loop, sink, events = _twin_loop()
+    coach, sink, events = _twin_coach(tmp_path)
     factory = MockFactory()
-
-    src = attach_button(loop, "gpio:22", long_press=0.5, pin_factory=factory)
-    t = threading.Thread(target=loop.run, daemon=True)
+    src = attach_button(coach, "gpio:22", long_press=0.5, pin_factory=factory)
+    t = threading.Thread(target=coach.run, daemon=True)
     t.start()
     try:
         assert sink.wait_playing(10), "the coach never spoke"
@@ -231,8 +230,8 @@ def test_button_pauses_the_live_session_and_cuts_the_speaker():
         src.close()
         from voice_coach.events import InputEnded
 
-        loop.events.put(InputEnded())
-        t.join(10)
+        coach.runtime.post(InputEnded())
+        t.join(15)
     assert not t.is_alive()
 
 
@@ -294,18 +293,25 @@ class _QuietMic:
         return np.zeros(320, np.int16)
 
 
-def _twin_loop():
+def _twin_coach(tmp_path):
+    from argparse import Namespace
+
     from voice_coach.audio.tts import SilentSynthesizer
     from voice_coach.clock import MonotonicClock
-    from voice_coach.driver import SessionDriver
-    from voice_coach.live import CoachLoop
+    from voice_coach.journal import Journal
+    from voice_coach.live import build_live
     from voice_coach.paths import default_content_dir
     from voice_coach.recognizers import ScriptedRecognizer
     from voice_coach.routine import load_content
 
     content = load_content(default_content_dir())
     events = _Events()
-    driver = SessionDriver(content, MonotonicClock(1.0), [events])
     sink = _Sink()
-    loop = CoachLoop(driver, _QuietMic(), sink, SilentSynthesizer(), ScriptedRecognizer([]), content.phrases, out=open(os.devnull, "w"))
-    return loop, sink, events
+    args = Namespace(events=None, deaf_timeout=60.0)
+    coach = build_live(
+        content, args, MonotonicClock(1.0), out=open(os.devnull, "w"),
+        source=_QuietMic(), sink=sink, synth=SilentSynthesizer(), recognizer=ScriptedRecognizer([]),
+        journal=Journal(tmp_path / "j.sqlite3"),
+    )
+    coach.runtime.journal_stage.acks.append(events)
+    return coach, sink, events

@@ -179,7 +179,7 @@ VOICE_SNIPPET = """
 import json, time, numpy as np
 from voice_coach.audio.speaker import SpeakerSink
 from voice_coach.audio.tts import make_synthesizer
-from voice_coach.live import Voice
+from voice_coach.voice import Voice
 synth = make_synthesizer(None)
 assert type(synth).__name__ == "FallbackSynthesizer", type(synth)
 line = "Press slowly into the knot with your body weight, and hold it there."

@@ -307,25 +307,20 @@ class CallbackControls:
         return self._is_waiting()
 
 
-def loop_controls(loop) -> CallbackControls:
-    """Controls for the live loop (voice_coach.live.CoachLoop).
+def loop_controls(coach) -> CallbackControls:
+    """Controls for the live coach (voice_coach.live.LiveCoach): each press goes to the runtime's
+    system lane as a Pressed event, which cancels the voice before the session or any journal
+    write sees it, like a spoken stop."""
+    from voice_coach.events import Pressed  # noqa: PLC0415
 
-    Until the runtime has its system lane, a press takes the same urgent path as a spoken stop:
-    the speaker is silenced right here, on the button's thread, and the stop goes to the
-    session as a heard "stop" (a long press: "resume"), ahead of nothing slow.
-    """
-    from voice_coach.events import Heard  # noqa: PLC0415
-
-    def stop(source: str) -> None:
-        loop.voice.cancel()
-        loop.events.put(Heard("stop", True))
-
-    def resume(source: str) -> None:
-        loop.events.put(Heard("resume", True))
-
-    return CallbackControls(stop=stop, resume=resume, is_paused=lambda: loop.driver.session.paused)
+    rt = coach.runtime
+    return CallbackControls(
+        stop=lambda source: rt.post(Pressed("stop")),
+        resume=lambda source: rt.post(Pressed("resume")),
+        is_paused=lambda: rt.driver.session.paused,
+    )
 
 
-def attach_button(loop, spec: str, **kw) -> _Source:
-    """Open the button `spec` and wire it to the live loop; the caller closes it."""
-    return open_button(spec, loop_controls(loop), **kw)
+def attach_button(coach, spec: str, **kw) -> _Source:
+    """Open the button `spec` and wire it to the live coach; the caller closes it."""
+    return open_button(spec, loop_controls(coach), **kw)

@@ -238,7 +238,7 @@ class Waiter:
             if chunk is None:
                 continue
             for tr in self.recognizer.accept(chunk):
-                if tr.final and tr.sure and is_start_phrase(tr.text):
+                if tr.final and is_start_phrase(tr.text):
                     self.log(f"heard {tr.text!r}: starting a session")
                     return "voice"
         return None

@@ -60,7 +60,7 @@ def make_recognizer(
     elif engine == "whisper":
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
-        rec = WhisperRecognizer(steering=phrasebook.steering)
+        rec = WhisperRecognizer()
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 
