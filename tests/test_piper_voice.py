@@ -137,6 +137,7 @@ def test_espeak_program_gives_piper_phonemes_per_sentence():
 
 
 @needs_piper
+@pytest.mark.slow
 def test_piper_renders_every_line_of_the_routine():
     from voice_coach.paths import default_content_dir
     from voice_coach.routine import load_content
