@@ -83,7 +83,9 @@ def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float =
         line = synth.synthesize(TEST_LINE)
         took = time.monotonic() - t
         via = " (pyttsx3 hung; used espeak-ng directly)" if getattr(synth, "used_fallback", False) else ""
-        text = f"rendered {len(line) / SAMPLE_RATE:.1f} s of speech in {took:.2f} s{via}"
+        primary = getattr(synth, "primary", None)
+        who = f"Piper voice {primary.name}" if primary is not None else "espeak-ng"
+        text = f"{who}: rendered {len(line) / SAMPLE_RATE:.1f} s of speech in {took:.2f} s{via}"
         if card:
             text += "; " + _play(getattr(args, "output", None), line)
         say("voice", True, text)
