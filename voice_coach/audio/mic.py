@@ -162,7 +162,7 @@ class MicSource:
         while True:
             f = self.fault()
             if f is not None:
-                self._maybe_reopen()
+                self._maybe_reopen(f)
                 raise f
             self._faulted_at = None
             # Wake at least every 100 ms so a stall is noticed while waiting.
@@ -174,10 +174,13 @@ class MicSource:
                 if time.monotonic() >= deadline:
                     return None
 
-    def _maybe_reopen(self) -> None:
+    def _maybe_reopen(self, fault: AudioFault) -> None:
         now = time.monotonic()
         if self._faulted_at is None:
-            self._faulted_at, self._next_reopen = now, now + (self.reopen_every or 0)
+            # Overflows mean a working device read too slowly: reopen only if they go on and on
+            # (a file device at its end floods); a dead or stalled device is reopened sooner.
+            wait = (self.reopen_every or 0) * (3 if fault.reason == "overflow" else 1)
+            self._faulted_at, self._next_reopen = now, now + wait
             return
         if self.reopen_every is None or now < self._next_reopen:
             return
