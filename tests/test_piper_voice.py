@@ -8,6 +8,7 @@ through the real Voice and SpeakerSink on an ALSA file device and cancelled mid-
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import time
 
@@ -46,7 +47,9 @@ def _fake_synth(monkeypatch, tmp_path, lines: list[str]):
     }
     (tmp_path / "v.onnx").write_bytes(b"x")
     (tmp_path / "v.onnx.json").write_text(json.dumps(cfg))
-    ort = pytest.importorskip("onnxruntime")
+    if not pv.onnxruntime_works():  # missing, or crashes on import (qemu-user arm64)
+        pytest.skip("onnxruntime does not import here")
+    import onnxruntime as ort
     sess = _FakeSession()
     monkeypatch.setattr(ort, "InferenceSession", lambda *a, **k: sess)
 
@@ -82,6 +85,17 @@ def test_prewarm_renders_in_the_background_and_a_wanted_line_goes_first(monkeypa
     n = len(sess.calls)
     s.synthesize("three four")
     assert len(sess.calls) == n  # from the cache: starts at once
+
+
+def test_an_onnxruntime_that_crashes_costs_only_the_piper_voice(monkeypatch):
+    from voice_coach.audio import tts
+
+    monkeypatch.setattr(pv, "_ORT_OK", False)  # as under qemu-user arm64: SIGSEGV on import
+    assert not pv.piper_available()
+    monkeypatch.setattr(tts, "_pyttsx3", lambda voice, rate, volume: "pyttsx3")
+    assert tts.make_synthesizer(None) == "pyttsx3"
+    with pytest.raises(UserError, match="working onnxruntime"):
+        pv.PiperSynthesizer(pv.VoiceFiles("x", Path("x.onnx"), Path("x.onnx.json")))
 
 
 def test_bad_voice_specs_name_the_fix(tmp_path):

@@ -76,11 +76,34 @@ def find_voice(spec: str | None = None) -> VoiceFiles | None:
     return None
 
 
+_ORT_OK: bool | None = None
+
+
+def onnxruntime_works() -> bool:
+    """Whether onnxruntime imports without crashing, tried once in a child process.
+
+    Under qemu-user arm64 (scripts/arm64-check.sh) `import onnxruntime` dies with SIGSEGV; a
+    crash there must cost the Piper voice, never the coach. The answer is kept for the process.
+    """
+    global _ORT_OK
+    if _ORT_OK is None:
+        import importlib.util  # noqa: PLC0415
+        import sys  # noqa: PLC0415
+
+        if importlib.util.find_spec("onnxruntime") is None:
+            _ORT_OK = False
+        else:
+            try:
+                r = subprocess.run([sys.executable, "-c", "import onnxruntime"], capture_output=True, timeout=60)
+                _ORT_OK = r.returncode == 0
+            except (subprocess.SubprocessError, OSError):
+                _ORT_OK = False
+    return _ORT_OK
+
+
 def piper_available() -> bool:
-    """True when onnxruntime imports, a Piper voice is installed and espeak-ng's program exists."""
-    try:
-        import onnxruntime  # noqa: F401, PLC0415
-    except ImportError:
+    """True when onnxruntime works, a Piper voice is installed and espeak-ng's program exists."""
+    if not onnxruntime_works():
         return False
     try:
         return shutil.which("espeak-ng") is not None and find_voice(None) is not None
@@ -156,10 +179,9 @@ class PiperSynthesizer:
         cache_size: int = 256,
         phonemizer: EspeakPhonemizer | None = None,
     ):
-        try:
-            import onnxruntime as ort  # noqa: PLC0415
-        except ImportError as e:
-            raise UserError(f"the Piper voice needs onnxruntime: {PIPER_FIX}") from e
+        if not onnxruntime_works():
+            raise UserError(f"the Piper voice needs a working onnxruntime: {PIPER_FIX} (it crashes or is missing here)")
+        import onnxruntime as ort  # noqa: PLC0415
         if volume is not None and not 0.0 <= volume <= 1.0:
             raise UserError(f"--volume must be between 0.0 and 1.0, not {volume}")
         if rate is not None and not 40 <= rate <= 500:
