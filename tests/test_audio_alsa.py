@@ -224,3 +224,60 @@ def test_mic_infile_eof_floods_stale_audio_and_is_reported(rig, tmp_path):
     res = rig.run_python(code, on_ready=lambda: rig.feed(_tone_noise(16000, 0.5), 16000, then="eof"))
     assert res["fault"] in ("overflow", "error"), res
     assert res["fault_at"] < 3.0, res
+
+
+REPLUG_SNIPPET = """
+import json, time, numpy as np
+from voice_coach.audio.mic import MicSource
+from voice_coach.audio import AudioFault
+m = MicSource("vc_mic", stall_timeout=0.5, max_queue_s=1, reopen_every=1.0)
+m.start()
+print("READY", flush=True)
+t0 = time.monotonic()
+first_fault = None
+after = []
+while time.monotonic() - t0 < 14.0:
+    try:
+        c = m.read(timeout=0.2)
+    except AudioFault as f:
+        first_fault = first_fault or f.reason
+        continue
+    if c is not None and first_fault:
+        after.append(c)
+m.stop()
+a = np.concatenate(after) if after else np.zeros(0, np.int16)
+np.save(OUT, a)
+print(json.dumps({"fault": first_fault, "reopens": m.reopens, "samples_after": int(len(a))}))
+"""
+
+
+def test_a_microphone_that_goes_away_and_comes_back_is_reopened(rig, tmp_path):
+    """The mic's file goes away (its writer closes: EOF, the stream floods and faults) and comes
+    back (a writer again, with new audio): MicSource opens the device again by itself and
+    delivers the new audio, with no restart."""
+    import os
+
+    out = tmp_path / "after.npy"
+    code = REPLUG_SNIPPET.replace("OUT", repr(str(out)))
+    t = np.arange(int(16000 * 6)) / 16000
+    tone = (6000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+
+    def unplug_then_replug():
+        rig.feed(_tone_noise(16000, 0.5), 16000, then="eof")
+
+        def later():
+            time.sleep(3.0)
+            rig._mic_fd = os.open(rig.mic_fifo, os.O_RDWR)
+            rig.feed(tone, 16000, paced=True, then="stall")
+
+        import threading
+
+        threading.Thread(target=later, daemon=True).start()
+
+    res = rig.run_python(code, timeout=60, on_ready=unplug_then_replug)
+    assert res["fault"] in ("overflow", "error", "stalled"), res
+    assert res["reopens"] >= 1, res
+    got = np.load(out).astype(np.float64)
+    assert len(got) > 16000, res  # a second and more of audio after the reopen
+    spec = np.abs(np.fft.rfft(got[-16000:]))
+    assert abs(np.argmax(spec) * 16000 / 16000 - 1000) < 20, "the new audio is not the replugged mic's"

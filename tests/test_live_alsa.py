@@ -32,7 +32,7 @@ class LiveCoach:
     def __init__(self, rig: AlsaRig, *args: str):
         self.rig = rig
         rig.drain(SR)
-        cmd = [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk", "--events", "-", *args]
+        cmd = [sys.executable, "-m", "voice_coach", "run", "--input", "vc_mic", "--output", "vc_spk", "--events", "-", "--voice", "espeak", *args]
         self.p = subprocess.Popen(cmd, env=rig.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events: list[dict] = []
         self._q: queue.Queue = queue.Queue()

@@ -30,6 +30,24 @@ def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float =
         failures += 0 if ok else 1
         print(f"{'ok  ' if ok else 'FAIL'} {step:<11} {text}", file=out, flush=True)
 
+    # 0. the saved setup, and the Pi's power
+    try:
+        from voice_coach.config import config_path, load
+
+        saved = load()
+        if any(v is not None for v in vars(saved).values()):
+            rates = f" ({saved.input_rate} Hz / {saved.output_rate} Hz)" if saved.input_rate else ""
+            print(f"     saved setup {config_path()}: microphone {saved.input!r}, speaker {saved.output!r}{rates}, volume {saved.volume}", file=out)
+        else:
+            print(f"     no saved setup ({config_path()}): run `voice-coach setup` to choose and test the devices", file=out)
+    except UserError as e:
+        say("setup", False, e.message)
+    from voice_coach.pi_health import throttled
+
+    power = throttled()
+    if power is not None:
+        say("power", *power)
+
     # 1. devices
     card = False
     try:
@@ -65,7 +83,9 @@ def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float =
         line = synth.synthesize(TEST_LINE)
         took = time.monotonic() - t
         via = " (pyttsx3 hung; used espeak-ng directly)" if getattr(synth, "used_fallback", False) else ""
-        text = f"rendered {len(line) / SAMPLE_RATE:.1f} s of speech in {took:.2f} s{via}"
+        primary = getattr(synth, "primary", None)
+        who = f"Piper voice {primary.name}" if primary is not None else "espeak-ng"
+        text = f"{who}: rendered {len(line) / SAMPLE_RATE:.1f} s of speech in {took:.2f} s{via}"
         if card:
             text += "; " + _play(getattr(args, "output", None), line)
         say("voice", True, text)

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=float, default=1.0, help="run time N times faster (demos and tests)")
     run.add_argument("--events", default=None, metavar="FILE", help="write one JSON object per event or action ('-' for stdout)")
     run.add_argument("--deaf-timeout", type=float, default=60.0, metavar="SECONDS", help="end the session if the microphone stays dead this long (default 60)")
+    run.add_argument("--button", default=None, metavar="SPEC", help="a physical stop: gpio:PIN, key (this terminal), tty:DEV or evdev:/dev/input/eventN; a long press resumes")
     _audio_args(run)
 
     demo = sub.add_parser("demo", help="a whole session with no hardware: synthesized replies through the real recognizer")
@@ -38,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check devices, microphone level, voice and recognizer")
     _audio_args(check)
+
+    setup = sub.add_parser("setup", help="choose and test the microphone and speaker, set the volume, save them")
+    _audio_args(setup)
+    setup.add_argument("--button", default=None, metavar="SPEC", help="save a stop button (gpio:PIN, evdev:DEV) for run and the service")
+
+    service = sub.add_parser("service", help="start the coach at boot (systemd), waiting for 'start the massage' or the button")
+    service.add_argument("action", choices=["install", "uninstall", "status", "run", "wait-devices"],
+                         help="install/uninstall/status the unit; run and wait-devices are what the unit runs")
+    service.add_argument("--system", action="store_true", help="a system unit with its own user, instead of your user's unit")
+    service.add_argument("--timeout", type=float, default=120.0, help=argparse.SUPPRESS)
+    service.add_argument("--button", default=None, metavar="SPEC", help="a physical start/stop: gpio:PIN or evdev:/dev/input/eventN")
+    _audio_args(service)
+    service.set_defaults(speed=1.0, events=None, deaf_timeout=60.0, console=False)
 
     models = sub.add_parser("models", help="manage speech models")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
@@ -62,7 +76,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, default=None, help="Vosk model folder")
     p.add_argument("--input", default=None, help="microphone name or index")
     p.add_argument("--output", default=None, help="speaker name or index")
-    p.add_argument("--voice", default=None, help="pyttsx3 voice id or name")
+    p.add_argument("--voice", default=None, help="piper (default where installed), a Piper .onnx, espeak, or an espeak-ng voice id")
     p.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute")
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
     p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")
@@ -132,7 +146,19 @@ def check_numbers(args: argparse.Namespace) -> None:
 
 def dispatch(args: argparse.Namespace, content: Path) -> int:
     # Imports stay inside each branch so that a command never pays for another's heavy libraries.
+    if args.command in ("run", "check") and not getattr(args, "console", False):
+        from voice_coach.config import apply_saved  # the saved setup; options given here win
+
+        apply_saved(args)
     check_numbers(args)
+    if args.command == "setup":
+        from voice_coach.setup_wizard import run_setup
+
+        return run_setup(content, args)
+    if args.command == "service":
+        from voice_coach.service import run_service
+
+        return run_service(args)
     if args.command == "run":
         if args.console:
             from voice_coach.console import run_console

@@ -92,6 +92,10 @@ def build_live(content, args: Namespace, clock: Clock, out=sys.stdout, *, source
         from voice_coach.audio.tts import make_synthesizer
 
         synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
+        if hasattr(synth, "prewarm"):  # Piper: render the routine's fixed lines while the session starts
+            from voice_coach.audio.piper_voice import fixed_lines
+
+            synth.prewarm(fixed_lines(content.routine))
     if sink is None:
         if echo is None and not getattr(args, "no_echo_cancel", False):
             from voice_coach.audio.echo_cancel import EchoCanceller
@@ -140,7 +144,16 @@ def run_live(content_dir: Path, args: Namespace) -> int:
         return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
     out = sys.stderr if args.events == "-" else sys.stdout
     coach = build_live(content, args, MonotonicClock(args.speed), out=out)
-    code = coach.run()
+    button = None
+    if getattr(args, "button", None):  # a physical stop, on the system lane
+        from voice_coach.button import attach_button
+
+        button = attach_button(coach, args.button)
+    try:
+        code = coach.run()
+    finally:
+        if button is not None:
+            button.close()
     if coach.listener.faulted_since is not None:
         # PortAudio's shutdown hangs while its thread is stuck in a dead device's read(); every
         # event is already journaled and flushed, so leave without it.

@@ -31,6 +31,10 @@ class MicSource:
 
     device: index, name, or unique part of a name (None: default input).
     block_ms: callback block length; chunks returned by `read()` are about this long.
+    reopen_every: while the microphone is faulted (unplugged, stalled, ended), `read()` keeps
+        raising AudioFault, and every this many seconds closes the stream and opens the device
+        again, found afresh by its name; when that fails too, PortAudio is asked to rescan its
+        devices (audio.rescan: only while no speaker is playing). None: never reopen.
     """
 
     def __init__(
@@ -42,8 +46,16 @@ class MicSource:
         overflow_limit: int = 3,
         overflow_window: float = 2.0,
         max_queue_s: float = 2.0,
+        reopen_every: float | None = 2.0,
     ):
         self._sd = sounddevice()
+        self.spec = device
+        self.reopen_every = reopen_every
+        self.reopens = 0  # successful reopens, for diagnostics
+        self._faulted_at: float | None = None
+        self._next_reopen = 0.0
+        self._gone: str | None = None  # set while a reopen has not found the device
+        self.block_ms = block_ms
         self.device = find_device(device, "input")
         self.device_rate = pick_rate(self.device, "input", SAMPLE_RATE)
         self.block = int(self.device_rate * block_ms / 1000)
@@ -82,6 +94,7 @@ class MicSource:
                 finished_callback=self._finished,
             )
             self._stream.start()
+            self._gone = None
         except Exception as e:  # PortAudioError: device busy, unplugged, rate refused
             self._stream = None
             raise UserError(f"cannot open the microphone (device {self.device}): {e}") from e
@@ -124,6 +137,8 @@ class MicSource:
 
     def fault(self) -> AudioFault | None:
         """The current fault, if any (what `read()` would raise)."""
+        if self._gone:
+            return AudioFault("error", self._gone)
         if self._stream is None:
             return None
         if self._error:
@@ -147,7 +162,9 @@ class MicSource:
         while True:
             f = self.fault()
             if f is not None:
+                self._maybe_reopen(f)
                 raise f
+            self._faulted_at = None
             # Wake at least every 100 ms so a stall is noticed while waiting.
             wait = min(0.1, deadline - time.monotonic())
             try:
@@ -157,7 +174,50 @@ class MicSource:
                 if time.monotonic() >= deadline:
                     return None
 
+    def _maybe_reopen(self, fault: AudioFault) -> None:
+        now = time.monotonic()
+        if self._faulted_at is None:
+            # Overflows mean a working device read too slowly: reopen only if they go on and on
+            # (a file device at its end floods); a dead or stalled device is reopened sooner.
+            wait = (self.reopen_every or 0) * (3 if fault.reason == "overflow" else 1)
+            self._faulted_at, self._next_reopen = now, now + wait
+            return
+        if self.reopen_every is None or now < self._next_reopen:
+            return
+        self._next_reopen = now + self.reopen_every
+        self.reopen()
+
+    def reopen(self) -> bool:
+        """Close the stream and open the device again (a replugged USB mic); True if it opened."""
+        from voice_coach.audio import rescan  # noqa: PLC0415
+
+        old, self._stream = self._stream, None
+        closed = old is None or close_quietly(old, timeout=1.0)
+        for attempt in range(2):
+            try:
+                self.device = find_device(self.spec, "input")
+                self.device_rate = pick_rate(self.device, "input", SAMPLE_RATE)
+                self.block = int(self.device_rate * self.block_ms / 1000)
+                self._resampler = None
+                with self._lock:
+                    self._overflow_times.clear()  # the old stream's overflows are not the new one's
+                while not self._q.empty():
+                    self._q.get_nowait()  # nor is its stale audio
+                self.start()
+                self.reopens += 1
+                self._faulted_at = None
+                return True
+            except UserError:
+                self._stream = None
+                # A device that came back under a new card number is unknown to PortAudio until
+                # it rescans; never while its thread may be stuck in the old stream.
+                if attempt or not closed or not rescan.rescan():
+                    break
+        self._gone = "the microphone is gone; trying to open it again"
+        return False
+
     def stop(self) -> None:
+        self._gone = None
         s, self._stream = self._stream, None
         if s is not None:
             close_quietly(s)

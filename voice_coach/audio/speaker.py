@@ -35,6 +35,8 @@ class SpeakerSink:
         latency: str | float = "low",
     ):
         self._sd = sounddevice()
+        self._spec = device
+        self._latency = latency
         self.device = find_device(device, "output")
         self.device_rate = pick_rate(self.device, "output", SAMPLE_RATE)
         self.block = int(self.device_rate * block_ms / 1000)
@@ -51,6 +53,12 @@ class SpeakerSink:
         self.underflows = 0
         self.played_samples = 0  # device-rate samples of real audio handed over
         self._stream = None
+        self._open()
+        from voice_coach.audio import rescan  # noqa: PLC0415
+
+        rescan.register_sink(self)
+
+    def _open(self) -> None:
         try:
             self._stream = self._sd.OutputStream(
                 device=self.device,
@@ -58,12 +66,25 @@ class SpeakerSink:
                 channels=1,
                 dtype="int16",
                 blocksize=self.block,
-                latency=latency,
+                latency=self._latency,
                 callback=self._callback,
             )
             self._stream.start()
         except Exception as e:  # PortAudioError: device busy, unplugged, rate refused
+            self._stream = None
             raise UserError(f"cannot open the speaker (device {self.device}): {e}") from e
+
+    def suspend(self) -> None:
+        """Close the stream but keep the sink (audio.rescan restarts PortAudio meanwhile)."""
+        s, self._stream = self._stream, None
+        if s is not None:
+            close_quietly(s)
+
+    def resume(self) -> None:
+        """Open the stream again, on the device found afresh by its name, at the same rate."""
+        if self._stream is None:
+            self.device = find_device(self._spec, "output")
+            self._open()
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:
@@ -119,6 +140,9 @@ class SpeakerSink:
         return True
 
     def close(self) -> None:
+        from voice_coach.audio import rescan  # noqa: PLC0415
+
+        rescan.unregister_sink(self)
         s, self._stream = self._stream, None
         if s is not None:
             self.cancel()

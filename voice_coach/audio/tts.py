@@ -39,23 +39,28 @@ def require_espeak() -> None:
 
 
 class _Cache:
+    """Rendered lines, least recently used out first; safe to share between threads."""
+
     def __init__(self, size: int):
         self.size = size
         self._d: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key):
-        if key in self._d:
-            self._d.move_to_end(key)
-            return self._d[key]
-        return None
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+            return None
 
     def put(self, key, value) -> None:
         if self.size <= 0:
             return
-        self._d[key] = value
-        self._d.move_to_end(key)
-        while len(self._d) > self.size:
-            self._d.popitem(last=False)
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
 
 
 class Pyttsx3Synthesizer:
@@ -296,8 +301,34 @@ class SilentSynthesizer:
         return np.zeros(int(secs * SAMPLE_RATE), dtype=np.int16)
 
 
+ESPEAK_VOICES = ("espeak", "espeak-ng", "pyttsx3")
+
+
 def make_synthesizer(voice: str | None = None, rate: int | None = None, volume: float | None = None) -> Synthesizer:
-    """The live synthesizer: pyttsx3 in a worker, with espeak-ng's command as the fallback."""
+    """The live synthesizer, chosen by `voice` (`--voice`):
+
+    - None or "piper": the Piper voice where it is installed (onnxruntime and a voice package),
+      else espeak-ng through pyttsx3;
+    - a Piper voice name ("joe") or an .onnx path: that Piper voice, or a UserError naming the fix;
+    - "espeak" (or "pyttsx3"): espeak-ng's default voice through pyttsx3;
+    - anything else: a pyttsx3 voice id or name ("en-us", "English (America)").
+    pyttsx3 runs in a worker with espeak-ng's command as its fallback; a Piper voice that fails
+    on a line falls back to pyttsx3 for the rest of the session.
+    """
+    from voice_coach.audio import piper_voice as pv  # noqa: PLC0415
+
+    want_piper = voice in (None, "piper") or voice in pv.BUNDLED or (voice or "").endswith(".onnx")
+    if want_piper:
+        files = pv.find_voice(None if voice in (None, "piper") else voice)
+        if files is not None and (voice not in (None, "piper") or pv.piper_available()):
+            primary = pv.PiperSynthesizer(files, rate, volume)
+            return pv.FallbackSynthesizer(primary, _pyttsx3(None, rate, volume))
+        if voice == "piper":
+            raise UserError(f"no Piper voice is installed: {pv.PIPER_FIX}")
+    return _pyttsx3(None if voice in (None, "piper", *ESPEAK_VOICES) else voice, rate, volume)
+
+
+def _pyttsx3(voice: str | None, rate: int | None, volume: float | None) -> Synthesizer:
     require_espeak()
     fallback = EspeakCliSynthesizer(None, rate, volume) if shutil.which("espeak-ng") else None
     s = Pyttsx3Synthesizer(voice, rate, volume, fallback=fallback)
