@@ -253,52 +253,73 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def _decided(r: dict, q: str, share: float, margin: float = 2.0):
-    """The closed-set decision for a row at this acceptance share (recomputed from the stored
-    best answer, its probability and the runner-up's)."""
+def _judged(r: dict, q: str, free):
+    """The closed-set judgement for a row, recomputed from the stored best answer, its
+    probability and the runner-up's (so the rule can be re-read without decoding again)."""
+    from voice_coach.recognizers.closed_set import AnswerScores, judge
+
     if f"cs_{q}_p" not in r:
-        return None
+        return None, False
     best, p, runner = r[f"cs_{q}_p"]
-    return best if p >= share and p >= margin * runner else None
+    scores = {best: p, "_runner_up": runner} if best is not None else {}
+    j = judge(AnswerScores(q, scores, 0.0), free)
+    return j.answer, j.sure
 
 
-def closed_set_rates(dig: list, yn: list, neg: list, want, confirm_from: float = 0.2) -> dict:
-    """Closed-set rates at the accept share (closed_set.ACCEPT_SHARE), and with one read-back:
-    an answer between `confirm_from` and the accept share is read back ("Was that 5?") and its
-    yes/no is heard with the measured closed-set yes/no rates of the same condition."""
+def _free_yes_no(r: dict):
+    return "yes" if r["yes"] and not r["no"] else "no" if r["no"] and not r["yes"] else None
+
+
+def closed_set_rates(dig: list, yn: list, neg: list, want) -> dict:
+    """Closed-set figures (closed_set.judge): 'sure' answers acted on at once; with one read-back,
+    an uncertain answer is read back ("Was that 5?") and the reply is heard with this condition's
+    measured yes/no rates (a right answer confirmed by a real yes, a wrong one or a negative word
+    let through only when a real no is heard as yes)."""
     from benchmarks.scoring import rate
-    from voice_coach.recognizers.closed_set import ACCEPT_SHARE as S
 
-    ok = lambda r, q, share: r["urgent"] is None and _decided(r, q, share) is not None
+    j_rating = lambda r: _judged(r, "rating", r["rating"]) if r["urgent"] is None else (None, False)
+    j_yn = lambda r: _judged(r, "yes_no", _free_yes_no(r)) if r["urgent"] is None else (None, False)
     s = {
-        "cs_rating": rate(sum(ok(r, "rating", S) and _decided(r, "rating", S) == want(r) for r in dig), len(dig)),
-        "cs_rating_wrong": rate(sum(ok(r, "rating", S) and _decided(r, "rating", S) != want(r) for r in dig), len(dig)),
-        "cs_yesno": rate(sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == r["set"] for r in yn), len(yn)),
-        "cs_yesno_wrong": rate(sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) != r["set"] for r in yn), len(yn)),
-        "cs_fa": rate(sum(r["urgent"] is not None or ok(r, "rating", S) or ok(r, "yes_no", S) for r in neg), len(neg)),
-        "cs_fa_rating": rate(sum(ok(r, "rating", S) for r in neg), len(neg)),
-        "cs_fa_yesno": rate(sum(ok(r, "yes_no", S) for r in neg), len(neg)),
+        "cs_rating": rate(sum(j_rating(r) == (want(r), True) for r in dig), len(dig)),
+        "cs_rating_wrong": rate(sum(j_rating(r)[1] and j_rating(r)[0] != want(r) for r in dig), len(dig)),
+        "cs_yesno": rate(sum(j_yn(r) == (r["set"], True) for r in yn), len(yn)),
+        "cs_fa": rate(sum(r["urgent"] is not None or j_rating(r)[1] or j_yn(r)[1] for r in neg), len(neg)),
     }
     yes = [r for r in yn if r["set"] == "yes"]
     no = [r for r in yn if r["set"] == "no"]
-    p_yes = sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == "yes" for r in yes) / len(yes) if yes else 0.0
-    p_no_as_yes = sum(ok(r, "yes_no", S) and _decided(r, "yes_no", S) == "yes" for r in no) / len(no) if no else 0.0
-    right = wrong = reads = 0.0
-    for r in dig:
-        if not ok(r, "rating", confirm_from):
-            continue
-        d = _decided(r, "rating", confirm_from)
-        if ok(r, "rating", S):
-            right += d == want(r)
-            wrong += d != want(r)
-        else:
-            reads += 1
-            right += p_yes if d == want(r) else 0.0
-            wrong += p_no_as_yes if d != want(r) else 0.0
-    n = len(dig)
-    s["cs_rating_readback"] = {"p": right / n if n else None, "wrong": wrong / n if n else None, "readbacks": reads / n if n else None, "n": n}
-    s["cs_fa_rating_band"] = rate(sum(ok(r, "rating", confirm_from) for r in neg), len(neg))
+    p_yes = sum(j_yn(r) == ("yes", True) for r in yes) / len(yes) if yes else 0.0
+    p_no_as_yes = sum(j_yn(r) == ("yes", True) for r in no) / len(no) if no else 0.0
+
+    def after_readback(rows, judged, truth) -> dict:
+        right = wrong = reads = 0.0
+        for r in rows:
+            answer, sure = judged(r)
+            if answer is None:
+                continue
+            if sure:
+                right += truth is not None and answer == truth(r)
+                wrong += truth is None or answer != truth(r)
+            else:
+                reads += 1
+                if truth is not None and answer == truth(r):
+                    right += p_yes
+                else:
+                    wrong += p_no_as_yes
+        n = len(rows)
+        return {"p": right / n if n else None, "wrong": wrong / n if n else None, "readbacks": reads / n if n else None, "n": n}
+
+    s["cs_rating_readback"] = after_readback(dig, j_rating, want)
+    s["cs_yesno_readback"] = after_readback(yn, j_yn, lambda r: r["set"])
+    fa_r = after_readback(neg, j_rating, None)
+    fa_y = after_readback(neg, j_yn, None)
+    s["cs_fa_readback"] = {"p": None if not neg else (fa_r["wrong"] + fa_y["wrong"]), "n": len(neg), "readbacks": None if not neg else (fa_r["readbacks"] + fa_y["readbacks"])}
     return s
+
+
+def _fa_rb(r: dict | None) -> str:
+    if not r or not r["n"]:
+        return "—"
+    return f"{100 * r['p']:.1f}% (n={r['n']})"
 
 
 def _readback(r: dict | None) -> str:
@@ -314,32 +335,39 @@ def _pct(r: dict | None) -> str:
 
 
 def report(out_dir: Path) -> dict:
-    results = {}
+    """Figures over the clips every engine has measured (the same clips, side by side), and each
+    engine's own full count below."""
+    rows = {}
     for name in ENGINES:
         f = out_dir / "engines" / f"{name}.jsonl"
         if f.exists():
-            results[name] = summarise([json.loads(line) for line in f.read_text().splitlines() if line.strip()])
+            rows[name] = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    keys = [{(r["path"], r["snr"]) for r in rs if "path" in r} for rs in rows.values()]
+    common = set.intersection(*keys) if keys else set()
+    results = {name: summarise([r for r in rs if "path" not in r or (r["path"], r["snr"]) in common]) for name, rs in rows.items()}
+    full = {name: summarise(rs) for name, rs in rows.items()}
     lines = [
         "# Recognizers side by side",
         "",
         "Written by `voice-coach bench --engines` (benchmarks/engines.py). The same clips for every engine: real Speech Commands",
         "words (stop, yes, no, digits 1-9, and other words as negatives) and FSDD digits (8 kHz, resampled), each decoded as one",
         "utterance, clean and mixed with real noise at 6 dB. One process per engine, one thread, pinned to one core; CPU is",
-        "process CPU time. Each figure: percent (k/n). 'free' = the free transcript through the phrase book; 'closed-set' =",
+        f"process CPU time. Figures are over the {len(common)} clip-conditions that every engine listed has measured (the same",
+        "clips for all; a run stopped early measures a prefix of one fixed order that visits every set in turn). Each figure: percent (k/n). 'free' = the free transcript through the phrase book; 'closed-set' =",
         "the expected answers scored over Whisper's first-step probabilities (accept ≥ 0.5 of the probability and ≥ 2× the",
         "runner-up), urgent words still taken from the free transcript. False accepts: a negative word heard as a stop, a",
         "red flag, a rating or a yes/no (closed-set: asked both a rating and a yes/no question).",
         "",
     ]
     for cond in ("clean", "6dB"):
-        lines += [f"## {cond}", "", "| engine | stop recall | rating (free) | rating (closed-set) | rating (closed-set, ≤1 read-back) | wrong rating (free / closed) | yes/no (free) | yes/no (closed-set) | false accepts (free) | false accepts (closed-set) |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"## {cond}", "", "| engine | stop recall | rating (free) | rating (closed-set, sure) | rating (closed-set, ≤1 read-back) | wrong rating (free / closed-set sure) | yes/no (free) | yes/no (closed-set, sure) | yes/no (closed-set, ≤1 read-back) | false accepts (free) | false accepts (closed-set sure / ≤1 read-back) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in results.items():
             c = s.get(cond)
             if not c:
                 continue
             lines.append(f"| {name} | {_pct(c['stop'])} | {_pct(c['rating'])} | {_pct(c.get('cs_rating'))} | {_readback(c.get('cs_rating_readback'))} | {_pct(c['rating_wrong'])} / {_pct(c.get('cs_rating_wrong'))} | "
-                         f"{_pct(c['yesno'])} | {_pct(c.get('cs_yesno'))} | {_pct(c['fa'])} | {_pct(c.get('cs_fa'))} |")
+                         f"{_pct(c['yesno'])} | {_pct(c.get('cs_yesno'))} | {_readback(c.get('cs_yesno_readback'))} | {_pct(c['fa'])} | {_pct(c.get('cs_fa'))} / {_fa_rb(c.get('cs_fa_readback'))} |")
         lines.append("")
     lines += ["## Cost", "", "| engine | clips | CPU s per audio s (one core) | CPU per clip, median | closed-set extra CPU per clip, median | peak RSS | load CPU |", "|---|---|---|---|---|---|---|"]
     for name, s in results.items():
@@ -347,7 +375,13 @@ def report(out_dir: Path) -> dict:
         rss = "—" if s["rss_mb"] is None else f"{s['rss_mb']:.0f} MB"
         lines.append(f"| {name} | {s['n']} | {f3(s['cpu_per_audio_s'])} | {f3(s['cpu_per_clip_median'], ' s')} | {f3(s['cs_cpu_per_clip_median'], ' s')} | "
                      f"{rss} | {f3(s['load_cpu'], ' s')} |")
+    lines += ["", "## Each engine on all the clips it measured", "", "| engine | clip-conditions | stop clean / 6 dB | rating free clean / 6 dB | rating closed-set clean / 6 dB | false accepts free / closed-set (clean) |", "|---|---|---|---|---|---|"]
+    for name, s in full.items():
+        c, n6 = s.get("clean", {}), s.get("6dB", {})
+        lines.append(f"| {name} | {s['n']} | {_pct(c.get('stop'))} / {_pct(n6.get('stop'))} | {_pct(c.get('rating'))} / {_pct(n6.get('rating'))} | "
+                     f"{_pct(c.get('cs_rating'))} / {_pct(n6.get('cs_rating'))} | {_pct(c.get('fa'))} / {_pct(c.get('cs_fa'))} |")
     lines.append("")
+    results = {"common": results, "full": full, "common_n": len(common)}
     (out_dir / "engines.md").write_text("\n".join(lines) + "\n")
     (out_dir / "engines.json").write_text(json.dumps(results, indent=1) + "\n")
     return results

@@ -106,3 +106,15 @@ def test_real_recordings_are_scored_against_the_question():
     assert scores("six", "rating").count(6) >= 4
     assert scores("yes", "yes_no").count("yes") >= 5
     assert all(d is None for d in scores("go", "rating") + scores("go", "yes_no", 4))
+
+
+def test_judge_sure_uncertain_and_unheard():
+    from voice_coach.recognizers.closed_set import judge
+
+    s = lambda p, runner=0.0: AnswerScores("rating", {6: p, 7: runner}, 1 - p - runner)
+    assert judge(s(0.6)) == (6, True)  # most of the probability: sure
+    assert judge(s(0.3), free_answer=6) == (6, True)  # the free transcript agrees: sure
+    assert judge(s(0.3), free_answer=7) == (6, False)  # heard, uncertain: read back if risky
+    assert judge(s(0.3)) == (6, False)
+    assert judge(s(0.1), free_answer=6) == (None, False)  # too little to have been heard
+    assert judge(s(0.4, 0.3), free_answer=6) == (None, False)  # two answers too close

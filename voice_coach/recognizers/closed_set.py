@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -30,6 +30,9 @@ import numpy as np
 ACCEPT_SHARE = 0.5
 # ... and at least this many times the runner-up answer's.
 ACCEPT_MARGIN = 2.0
+# Below this share an answer is not heard at all (asked again); between it and ACCEPT_SHARE it is
+# heard but uncertain, unless the free transcript says the same.
+HEARD_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,24 @@ def decide(s: AnswerScores, share: float = ACCEPT_SHARE, margin: float = ACCEPT_
     if answer is None or p < share or p < margin * runner_up:
         return None
     return answer
+
+
+class Judgement(NamedTuple):
+    answer: Hashable | None  # None: nothing heard that answers the question (ask again)
+    sure: bool  # False: heard, but uncertain; the understanding stage reads it back if risky
+
+
+def judge(s: AnswerScores, free_answer: Hashable | None = None) -> Judgement:
+    """Closed-set evidence combined with what the free transcript means.
+
+    Sure: the answer holds ACCEPT_SHARE of the probability, or the free transcript means the same
+    answer and it holds at least HEARD_SHARE (two readings of the audio agree: this replaces a
+    second decode). Uncertain: HEARD_SHARE or more, but neither of those. Always at least
+    ACCEPT_MARGIN times the runner-up answer, else nothing is heard."""
+    answer, p, runner_up = s.best()
+    if answer is None or p < HEARD_SHARE or p < ACCEPT_MARGIN * runner_up:
+        return Judgement(None, False)
+    return Judgement(answer, p >= ACCEPT_SHARE or free_answer == answer)
 
 
 def answer_sets(phrasebook) -> dict[str, dict[Hashable, list[str]]]:
@@ -142,7 +163,8 @@ class ClosedSetScorer:
             scores[meaning] = scores.get(meaning, 0.0) + float(probs[tok])
         if c.multi and align is not None:
             # Only worth aligning where the first token is at all likely.
-            todo = [(m, t) for m, t in c.multi if probs[t[0]] > 1e-4]
+            # (skipped ones add at most their first token's probability, under 0.01 each)
+            todo = [(m, t) for m, t in c.multi if probs[t[0]] >= 0.01]
             if todo:
                 for (m, t), p in zip(todo, align([t for _, t in todo])):
                     rest = math.prod(float(x) for x in list(p)[1 : len(t)])
