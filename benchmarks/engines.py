@@ -64,13 +64,6 @@ def whisper_model_dir(size: str) -> Path:
     return whisper_base_dir()
 
 
-def max_tokens(seconds: float) -> int:
-    """A cap on decoded tokens: fast speech is about 4 words (6 tokens) a second, so 8 a second
-    plus a few cannot cut real words, while a decoder stuck repeating ("9 9 9 ...", common
-    with short encoder windows) stops early instead of running to Whisper's 448."""
-    return min(448, 8 + int(8 * seconds))
-
-
 class WhisperClip:
     """One utterance -> free text, and the first step's scores for closed-set answers.
 
@@ -83,6 +76,9 @@ class WhisperClip:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         from voice_coach.recognizers.closed_set import ClosedSetScorer, answer_sets
+        from voice_coach.recognizers.whisper_engine import max_tokens
+
+        self._max_tokens = max_tokens
 
         self.model = WhisperModel(str(whisper_model_dir(size)), device="cpu", compute_type="int8", cpu_threads=1)
         self.tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="en")
@@ -100,7 +96,7 @@ class WhisperClip:
         feats = self.model.feature_extractor(np.concatenate([self.pad, audio, self.pad]))[:, :-1]
         frames = min(3000, max(self.frames, feats.shape[1]))
         enc = self.model.encode(pad_or_trim(feats, frames))
-        r = self.model.model.generate(enc, [self.prompt], beam_size=1, max_length=max_tokens(len(audio) / SR), return_scores=True,
+        r = self.model.model.generate(enc, [self.prompt], beam_size=1, max_length=self._max_tokens((len(audio) + 2 * len(self.pad)) / SR), return_scores=True,
                                       return_no_speech_prob=True, return_logits_vocab=True, suppress_blank=True,
                                       suppress_tokens=self.suppress)[0]
         tokens = r.sequences_ids[0]
