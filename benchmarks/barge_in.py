@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import audio as A
+from voice_coach.understand import STOPS
 
 SR = A.SR
 CHUNK = SR // 50
@@ -122,7 +123,7 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
     heard = lambda x, a, b: outcome(pb, [[whisper.decode(x[max(0, a) : b])[0], True, None, 0.0, True]])
     end = w1 + int(0.6 * SR)
     o = heard(today, w0 - int(0.5 * SR), end)
-    r["today_stop"] = o.urgent in ("stop", "pause")
+    r["today_stop"] = o.urgent in STOPS
     r["today_text"] = o.final_text
     if not onsets:
         r.update(detected=False, raw_stop=False, aec_stop=False)
@@ -134,7 +135,7 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
     r.update(detected=True, latency_ms=(on - w0) / SR * 1000)
     o_raw = heard(mic2, on - int(0.5 * SR), end)
     o_aec = heard(aec(mic2, cut), on - int(0.5 * SR), end)
-    r.update(raw_stop=o_raw.urgent in ("stop", "pause"), raw_text=o_raw.final_text, aec_stop=o_aec.urgent in ("stop", "pause"), aec_text=o_aec.final_text)
+    r.update(raw_stop=o_raw.urgent in STOPS, raw_text=o_raw.final_text, aec_stop=o_aec.urgent in STOPS, aec_text=o_aec.final_text)
     return r
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import audio as A
+from voice_coach.understand import STOPS
 
 SR = A.SR
 ENGINES = {
@@ -212,6 +213,66 @@ def run_engine(name: str, out: Path, shared: Path, quick: bool, content_dir: Pat
         f.write(json.dumps({"engine": name, "load_cpu": load_cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
 
 
+# --- the whole listening loop on continuous speech ---------------------------------------------
+
+RTF_WINDOWS = (30.0, 10.0, 5.0)
+
+
+def run_rtf(out: Path, shared: Path, content_dir: Path, seconds: float) -> None:
+    """CPU per audio second of the listening loop the coach runs (AEC3, Silero VAD, the Whisper
+    adapter with its endpointer, partials and finals) on continuous read speech
+    (speech/talk), per encoder window; one thread, one core. Written per window as measured."""
+    from benchmarks.recog import stream
+    from voice_coach.audio.echo_cancel import EchoCanceller
+    from voice_coach.audio.vad import SileroVad
+    from voice_coach.recognizers.closed_set import answer_sets
+    from voice_coach.recognizers.whisper_engine import WhisperRecognizer
+    from voice_coach.routine import load_content
+
+    pb = load_content(content_dir).phrases
+    talk = sorted((shared / "speech" / "talk").glob("*.wav"))
+    pcm = np.concatenate([A.read_wav(f) for f in talk])[: int(seconds * SR)]
+    pcm = np.clip(pcm.astype(np.float64) + A.floor_noise(len(pcm), 3), -32768, 32767).astype(np.int16)
+    front = {}
+    c0 = time.process_time()
+    e = EchoCanceller()
+    for i in range(0, len(pcm), A.FRAME):
+        e.process_reverse(np.zeros(A.FRAME, np.int16), played_at=1000 + i / SR)
+        e.process(pcm[i : i + A.FRAME], captured_at=1000 + i / SR)
+    front["aec_rtf"] = (time.process_time() - c0) / (len(pcm) / SR)
+    v = SileroVad()
+    c0 = time.process_time()
+    for i in range(0, len(pcm), A.FRAME):
+        v.accept(pcm[i : i + A.FRAME])
+    front["vad_rtf"] = (time.process_time() - c0) / (len(pcm) / SR)
+    with out.open("w") as f:
+        f.write(json.dumps({"kind": "front", "audio_s": len(pcm) / SR, **front}) + "\n")
+        f.flush()
+        for w in RTF_WINDOWS:
+            rec = WhisperRecognizer(threads=1, window_s=w, answers=answer_sets(pb))
+            trs, cpu = stream(rec, pcm)
+            f.write(json.dumps({"kind": "whisper", "window_s": w, "audio_s": len(pcm) / SR, "cpu": cpu, "rtf": cpu / (len(pcm) / SR),
+                                "transcripts": len(trs), "loop_rtf": cpu / (len(pcm) / SR) + front["aec_rtf"] + front["vad_rtf"]}) + "\n")
+            f.flush()
+
+
+def rtf_lines(out_dir: Path) -> list[str]:
+    f = out_dir / "engines_rtf.jsonl"
+    if not f.exists():
+        return []
+    rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    front = next((r for r in rows if r["kind"] == "front"), None)
+    lines = ["## Listening loop on continuous speech (one core)", "",
+             f"Read speech from speech/talk ({front['audio_s']:.0f} s, one speaker, continuous) through the coach's own loop, chunk by chunk: "
+             f"AEC3 {front['aec_rtf']:.4f}, Silero VAD {front['vad_rtf']:.4f} CPU s per audio s; then the Whisper tiny.en adapter "
+             "(endpointer, a partial every second while speech goes on, a final per utterance) per encoder window:" if front else "", "",
+             "| encoder window | recognizer CPU s per audio s | whole loop (AEC3 + VAD + recognizer) | transcripts |", "|---|---|---|---|"]
+    for r in rows:
+        if r["kind"] == "whisper":
+            lines.append(f"| {r['window_s']:.0f} s | {r['rtf']:.3f} | {r['loop_rtf']:.3f} | {r['transcripts']} |")
+    return lines + [""]
+
+
 # --- summary ------------------------------------------------------------------------------------
 
 
@@ -230,7 +291,7 @@ def summarise(rows: list[dict]) -> dict:
         neg = [r for r in c if r["set"] == "negative"]
         want = lambda r: A.DIGIT_WORDS.index(r["truth"])
         s = {
-            "stop": rate(sum(r["urgent"] in ("stop", "pause") for r in stop), len(stop)),
+            "stop": rate(sum(r["urgent"] in STOPS for r in stop), len(stop)),
             "rating": rate(sum(r["urgent"] is None and r["rating"] == want(r) for r in dig), len(dig)),
             "rating_wrong": rate(sum(r["urgent"] is None and r["rating"] is not None and r["rating"] != want(r) for r in dig), len(dig)),
             "yesno": rate(sum(r["urgent"] is None and (r["yes"] if r["set"] == "yes" else r["no"]) and not (r["yes"] and r["no"]) for r in yn), len(yn)),
@@ -377,6 +438,7 @@ def report(out_dir: Path) -> dict:
         lines.append(f"| {name} | {s['n']} | {_pct(c.get('stop'))} / {_pct(n6.get('stop'))} | {_pct(c.get('rating'))} / {_pct(n6.get('rating'))} | "
                      f"{_pct(c.get('cs_rating'))} / {_pct(n6.get('cs_rating'))} | {_pct(c.get('fa'))} / {_pct(c.get('cs_fa'))} |")
     lines.append("")
+    lines += rtf_lines(out_dir)
     results = {"common": results, "full": full, "common_n": len(common)}
     (out_dir / "engines.md").write_text("\n".join(lines) + "\n")
     (out_dir / "engines.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -394,11 +456,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--content", type=Path, default=Path(__file__).resolve().parent.parent / "content")
     a = p.parse_args(argv)
     shared = A.shared_dir()
+    if a.child == "rtf":
+        run_rtf(a.out / "engines_rtf.jsonl", shared, a.content, 120.0 if not a.quick else 20.0)
+        return 0
     if a.child:
         run_engine(a.child, a.out / "engines" / f"{a.child}.jsonl", shared, a.quick, a.content)
         return 0
     if not a.report_only:
-        for name in a.engine or list(ENGINES):
+        for name in a.engine or [*ENGINES, "rtf"]:
             cmd = [sys.executable, "-m", "benchmarks.engines", "--child", name, "--out", str(a.out), "--content", str(a.content)] + (["--quick"] if a.quick else [])
             if shutil_which("taskset"):
                 cmd = ["taskset", "-c", str(a.cpu)] + cmd

@@ -1,6 +1,6 @@
 """Stop latency through the real audio path, peak memory of a listening session, start-up time.
 
-Stop latency: a child process runs the live loop's Listener and Voice with the real
+Stop latency: a child process runs the live coach's Listener, Runtime (no session) and Voice with the real
 SpeakerSink, MicSource (PortAudio on the rig's ALSA file devices), EchoCanceller and the
 recognizer. The coach speaks a long line; over it, the rig's microphone plays a real recorded
 "stop" (Speech Commands) on top of the speaker's echo. Latency is measured in the parent on one
@@ -9,10 +9,10 @@ loudest) as written into the mic FIFO, to the arrival at the speaker FIFO's read
 20 ms block after the last audible one. The child logs when the urgent transcript arrived and
 the capture time of the chunk it came from, so the total splits into
   mic + recognizer (word end -> capture of the chunk that produced the urgent partial),
-  listener lag (capture -> the listener's silence_now call: queueing and compute; with Whisper
+  listener lag (capture -> the dispatcher's cancel of the voice: queueing and compute; with Whisper
                this is the decode of the utterance, which starts once the endpointer's ~0.3 s
                window of silence has closed it or a 1 s partial is due),
-  speaker path (silence_now -> silence at the reader: PortAudio buffer + 4 KB FIFO + pacing).
+  speaker path (the runtime's cancel -> silence at the reader: PortAudio buffer + 4 KB FIFO + pacing).
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ from voice_coach.audio.echo_cancel import EchoCanceller
 from voice_coach.audio.speaker import SpeakerSink
 from voice_coach.audio.mic import MicSource
 from voice_coach.audio.tts import EspeakCliSynthesizer
-from voice_coach.live import Listener, Voice
+from voice_coach.listener import Listener
+from voice_coach.runtime import Runtime, Speak
+from voice_coach.understand import Understanding
+from voice_coach.voice import Voice
 content = load_content(content_dir)
 rec = make_recognizer(None if engine == "auto" else engine, None, content.phrases)
 echo = EchoCanceller() if aec else None
@@ -55,27 +58,35 @@ sink = SpeakerSink("vc_spk", on_played=echo.process_reverse if echo else None)
 src = MicSource("vc_mic")
 synth = EspeakCliSynthesizer(rate=170)
 pcm = synth.synthesize(line)
-voice = Voice(synth, sink, on_idle=lambda: None, on_error=lambda r: emit(ev="voice_error", reason=r))
 state = {"hear": None}
-def silence_now():
-    t = time.monotonic()
-    voice.cancel()
-    emit(ev="cancel", t=t, heard=state["hear"])
+class V(Voice):
+    def cancel(self):
+        t = time.monotonic()
+        super().cancel()
+        emit(ev="cancel", t=t, heard=state["hear"])
+voice = V(synth, sink, on_error=lambda e: emit(ev="voice_error", reason=repr(e)))
+# The coach's runtime with no session: the listener posts to its lanes, its dispatcher drives the voice.
+rt = Runtime(None, voice, Understanding(content.phrases))
 class L(Listener):
-    def hear(self, text, final, sure=True):
-        state["hear"] = {"t": time.monotonic(), "text": text, "final": final, "captured": getattr(self.source, "last_capture_time", None)}
-        super().hear(text, final, sure)
-def post(e):  # only faults matter here; a listener that faults hears nothing, and the bench must say so
-    if hasattr(e, "reason"):
-        emit(ev="fault", reason=e.reason)
-lst = L(src, rec, content.phrases, post=post, silence_now=silence_now, echo=echo)
+    def hear(self, tr):
+        state["hear"] = {"t": time.monotonic(), "text": tr.text, "final": tr.final, "captured": getattr(self.source, "last_capture_time", None)}
+        super().hear(tr)
+def post(e):  # faults matter too: a listener that faults hears nothing, and the bench must say so
+    if hasattr(e, "source") and hasattr(e, "code"):
+        emit(ev="fault", reason=f"{e.source} {e.code}: {e.detail}")
+    rt.post(e)
+def dispatch():
+    while True:
+        rt.step(0.02)
+threading.Thread(target=dispatch, daemon=True).start()
+lst = L(src, rec, post=post, echo=echo)
 lst.start()
 emit(ev="ready", startup=time.monotonic() - t_start, engine=rec.name)
 c0 = time.process_time()
 for cmd in sys.stdin:
     cmd = cmd.strip()
     if cmd == "say":
-        voice.say(line)
+        rt.post(Speak(line, rt.generation))
     elif cmd == "cancel":
         voice.cancel()
     elif cmd == "quit":

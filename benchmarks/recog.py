@@ -30,6 +30,7 @@ LEAD_S = 0.3  # silence (noise) before the word: the endpointer needs some to st
 TAIL_S = 0.5  # after it: longer than the endpointer's 0.3 s window, so the utterance ends on its own
 
 _state: dict = {}
+_understand: dict = {}
 
 
 # --- recognizer variants (levers) -----------------------------------------------------------
@@ -104,7 +105,10 @@ def _worker_state(variant: str, content_dir: str, engine: str = "whisper"):
         from voice_coach.routine import load_content
 
         content = load_content(Path(content_dir))
+        from voice_coach.understand import Understanding
+
         _state[key] = build_recognizer(variant, content.phrases, engine)
+        _understand[key] = Understanding(content.phrases)
     return _state[key]
 
 
@@ -127,7 +131,7 @@ def load_item(item: dict) -> np.ndarray:
     return _synth_cache[key]
 
 
-def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tuple[list, float]:
+def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, understand=None) -> tuple[list, float]:
     """Feed pcm in 20 ms chunks (through `echo` first, with `ref` as what the speaker played).
 
     Returns ([text, final, confidence, audio time, sure], CPU seconds of AEC + recognizer).
@@ -142,33 +146,39 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None) -> tu
             if ref is not None:
                 echo.process_reverse(ref[i : i + FRAME], played_at=t0 + (i + len(chunk)) / SR)
             chunk = echo.process(chunk, captured_at=t0 + (i + len(chunk)) / SR)
-        trs = rec.accept(chunk) if len(chunk) else []
+        trs = [(tr, _sure(understand, tr)) for tr in (rec.accept(chunk) if len(chunk) else [])]
         cpu += time.process_time() - c0
-        for tr in trs:
-            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR, tr.sure])
+        for tr, sure in trs:
+            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR, sure])
     c0 = time.process_time()
-    trs = rec.flush()
+    trs = [(tr, _sure(understand, tr)) for tr in rec.flush()]
     cpu += time.process_time() - c0
-    for tr in trs:
-        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, tr.sure])
+    for tr, sure in trs:
+        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, sure])
     rec.reset()
     return out, cpu
+
+
+def _sure(understand, tr) -> bool:
+    """Judged as the coach judges it (voice_coach/understand.py); inside the timed CPU as in the coach."""
+    return understand.sure(tr) if understand is not None else True
 
 
 def run_task(task: dict) -> list[dict]:
     """Worker entry point: a batch of items of one kind and variant."""
     engine = task.get("engine", "whisper")
     rec = _worker_state(task["variant"], task["content_dir"], engine)
+    understand = _understand[(engine, task["variant"], task["content_dir"])]
     results = []
     for item in task["items"]:
         if task["kind"] == "clip":
             pcm = clip_audio(item)
             echo = _front_end(task["variant"])
-            trs, cpu = stream(rec, pcm, echo=echo)
+            trs, cpu = stream(rec, pcm, echo=echo, understand=understand)
         else:
             pcm, ref = _stream_audio(item)
             echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] in ("file", "silence"))
-            trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None)
+            trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None, understand=understand)
             item = {**item, "aec": echo is not None}
         results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"], "engine": engine,
                         "transcripts": trs, "cpu": cpu, "audio_s": len(pcm) / SR})

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from voice_coach.intents import RATING, RED_FLAG, PhraseBook
-
-URGENT = ("stop", "pause")
+from voice_coach.understand import STOPS as URGENT
+from voice_coach.understand import intents as meanings
+from voice_coach.understand import urgent
 
 
 @dataclass
@@ -31,13 +32,8 @@ class Outcome:
 
 
 def urgent_of(pb: PhraseBook, text: str) -> str | None:
-    intents = pb.parse(text)
-    if intents[0].name == RED_FLAG:
-        return RED_FLAG
-    for i in intents:
-        if i.name in URGENT:
-            return i.name
-    return None
+    u = urgent(pb.parse(text))
+    return u.name if u is not None else None
 
 
 POLICIES = ("any", "stable2", "final")
@@ -77,7 +73,7 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
     final_text = " ".join(finals)
     rating = yes = no = None
     if final_text.strip():
-        intents = pb.parse(final_text, sure)
+        intents = meanings(pb, final_text, sure)
         names = [i.name for i in intents]
         rating = next((i.value for i in intents if i.name == RATING), None)
         yes, no = "yes" in names, "no" in names

@@ -118,3 +118,25 @@ def test_judge_sure_uncertain_and_unheard():
     assert judge(s(0.3)) == (6, False)
     assert judge(s(0.1), free_answer=6) == (None, False)  # too little to have been heard
     assert judge(s(0.4, 0.3), free_answer=6) == (None, False)  # two answers too close
+
+
+def test_understanding_uses_closed_set_evidence_when_the_engine_gives_it():
+    """A free 'six' is sure when the scored answers back it, unsure when they do not; a 'resume'
+    (not a closed-set answer) falls back to the other evidence."""
+    from voice_coach.interfaces import Transcript
+    from voice_coach.understand import Understanding
+
+    pb = load_content(ROOT / "content").phrases
+    u = Understanding(pb)
+    backed = lambda q: AnswerScores(q, {6: 0.35, 7: 0.05}, 0.6)
+    doubtful = lambda q: AnswerScores(q, {6: 0.1, 7: 0.05}, 0.85)
+    other = lambda q: AnswerScores(q, {6: 0.05, 7: 0.6}, 0.35)
+    assert u.sure(Transcript("Six.", final=True, answers=backed))
+    assert not u.sure(Transcript("Six.", final=True, answers=doubtful))
+    assert not u.sure(Transcript("Six.", final=True, answers=other))
+    yes = lambda q: AnswerScores(q, {"yes": 0.7, "no": 0.01}, 0.29)
+    assert u.sure(Transcript("Yes.", final=True, answers=yes))
+    assert not u.sure(Transcript("No.", final=True, answers=yes))
+    assert u.sure(Transcript("Resume.", final=True, answers=lambda q: pytest.fail("not an answer")))
+    # urgent words never wait for any of this
+    assert u.urgent("Stop.") is not None

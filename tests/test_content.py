@@ -28,6 +28,7 @@ BROKEN = [
     ("routine.toml", "{elapsed} seconds", "{elapsd} seconds", "hold.cue", "unknown placeholder {elapsd}"),
     ("routine.toml", "Well done.", "Well {done}.", "soften.yes", "unknown placeholder {done}"),
     ("routine.toml", "low = 5\n", "low = 8\n", "guidance.low", "must not be above"),
+    ("routine.toml", "release_at = 9", "release_at = 6", "guidance.release_at", "must be above guidance.high"),
     ("routine.toml", "confirm_at_or_below = 2", "confirm_at_or_below = 5", "guidance.confirm_at_or_below", "must be below"),
     ("routine.toml", "{rating}? Say yes", "{value}? Say yes", "guidance.confirm", "unknown placeholder {value}"),
     ("routine.toml", 'id = "skin"', 'id = "fever"', "screening.questions[1].id", "duplicate id"),

@@ -102,25 +102,6 @@ def test_stop_outranks_rating_and_red_flag_outranks_all(content):
     assert content.phrases.parse("stop, tingling, seven")[0].name == "red_flag"
 
 
-@pytest.mark.parametrize(
-    "text, kept",
-    [("one", ["none"]), ("yes", ["none"]), ("resume", ["none"]), ("stop, it's a nine", ["stop"]),
-     ("wait", ["pause"]), ("it's tingling", ["red_flag"]), ("stuff", ["stop"])],
-)
-def test_an_unsure_transcript_keeps_only_urgent_intents(content, text, kept):
-    assert [i.name for i in content.phrases.parse(text, sure=False)] == kept
-
-
-@pytest.mark.parametrize(
-    "text, steering",
-    [("one", (("rating", 1),)), ("No.", (("no", None),)), ("resume", (("resume", None),)),
-     ("Stop.", None), ("it's tingling", None), ("the oil is warm", None), ("stop, it's a nine", (("rating", 9),))],
-)
-def test_steering_is_what_would_need_a_double_check(content, text, steering):
-    got = content.phrases.steering(text)
-    assert (tuple((i.name, i.value) for i in got) if got else None) == steering
-
-
 def test_locations_are_canonical(content):
     p = content.phrases
     assert p.parse("lower right back")[0].value == p.parse("right lower back")[0].value == "right lower back"

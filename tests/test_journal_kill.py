@@ -96,10 +96,9 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(tmp_path):
             continue
         (sid,) = new
         stored = journal_events(db, sid)
-        # Every logged event is in the journal, identical and in order; the journal may hold one
-        # more (committed, then killed before the log line was written).
+        # Every logged event is in the journal, identical and in order; the journal may hold more
+        # (its last commit, killed before the log lines were written: it commits in batches).
         assert stored[: len(logged)] == logged, f"run {n} (seed {seed}, kill at {delay:.2f}s)"
-        assert len(stored) - len(logged) <= 1
         # Every line the person saw is in the journal.
         printed = [line[len("coach: "):] for line in out.splitlines() if line.startswith("coach: ") and line != "coach: [silenced]"]
         said = [r["text"] for r in stored if r["type"] == "say"]

@@ -11,7 +11,7 @@ from voice_coach.clock import FakeClock
 from voice_coach.driver import SessionDriver
 from voice_coach.events import Heard, InputEnded, Start, Tick
 from voice_coach.journal import Journal
-from voice_coach.journal_hook import attach_journal
+from voice_coach.journal_hook import journaled_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -42,8 +42,7 @@ def drive(journal: Journal, lines: list[str], content, window: int | None = None
     """Run a whole session in-process on a fake clock, answering each question with the next line."""
     clock = FakeClock()
     seen: list[dict] = []
-    driver = SessionDriver(content, clock, [journal, seen.append, *observers])
-    attach_journal(driver, journal, window)
+    driver = journaled_driver(content, clock, [seen.append, *observers], journal=journal, window=window)
     driver.feed(Start())
     for line in lines:
         for _ in range(20000):

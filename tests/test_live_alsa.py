@@ -179,15 +179,16 @@ def test_a_dead_microphone_pauses_and_says_so_then_ends(rig):
         coach.said("preparation.prompt")
         mic.stall()
         stalled_at = time.monotonic()
-        fault = coach.wait_for(lambda e: e["type"] == "audio_fault", timeout=15)
+        fault = coach.wait_for(lambda e: e["type"] == "fault", timeout=15)
         pause = coach.wait_for(lambda e: e["type"] == "pause")
-        said = coach.said("control.cannot_hear")
+        said = coach.said("faults.mic_stalled")
         rc = coach.finish(timeout=40)
         stderr = coach.p.stderr.read()
     finally:
         coach.kill()
         mic.close()
     assert fault["wall"] - stalled_at < 3.0
+    assert (fault["source"], fault["code"]) == ("mic", "stalled")
     assert pause["reason"] == "cannot_hear" and "can't hear" in said["text"]
-    assert rc == 1
+    assert rc == 6  # EXIT_FAILED: the session ended `failed`, not `quit`
     assert "microphone stayed dead" in stderr and "Traceback" not in stderr

@@ -1,11 +1,13 @@
-"""The live threads: a cancel drops what is queued or being rendered, nothing cancelled plays; a
-listener error pauses the session instead of killing the thread."""
+"""The live threads: a cancel drops what is queued or being rendered, nothing cancelled plays;
+`speaking` never reads false while a line is in hand; a listener error is a fault, not a dead
+thread."""
 
+import queue
 import threading
 
 import numpy as np
 
-from voice_coach.live import Voice
+from voice_coach.voice import Voice
 
 
 class SlowSynth:
@@ -38,7 +40,7 @@ class Sink:
 
 def test_a_line_cancelled_while_it_renders_never_plays():
     synth, sink, idle = SlowSynth(), Sink(), threading.Event()
-    voice = Voice(synth, sink, on_idle=idle.set, on_error=lambda r: None)
+    voice = Voice(synth, sink, on_idle=idle.set)
     voice.say("Does your partner have a fever?")
     voice.say("Or an infection?")
     assert synth.rendering.wait(5)
@@ -52,12 +54,80 @@ def test_a_line_cancelled_while_it_renders_never_plays():
 def test_lines_said_after_a_cancel_play():
     synth, sink, idle = SlowSynth(), Sink(), threading.Event()
     synth.release.set()
-    voice = Voice(synth, sink, on_idle=idle.set, on_error=lambda r: None)
+    voice = Voice(synth, sink, on_idle=idle.set)
     voice.cancel()
     voice.say("Resuming.")
     assert idle.wait(5)
     voice.close()
     assert sink.played == [1600]
+
+
+class PausingQueue(queue.Queue):
+    """A line queue whose empty() stops, once armed, right after it found the queue empty: the
+    moment the old Voice went on to clear its busy flag."""
+
+    def __init__(self):
+        super().__init__()
+        self.armed = False
+        self.paused = threading.Event()
+        self.go_on = threading.Event()
+
+    def empty(self):
+        found = super().empty()
+        if found and self.armed:
+            self.armed = False
+            self.paused.set()
+            self.go_on.wait(2)
+        return found
+
+
+class RenderSlowly:
+    def synthesize(self, text):
+        threading.Event().wait(0.2)
+        return np.ones(160, np.int16)
+
+
+def test_speaking_holds_while_a_line_is_queued_so_the_goodbye_is_not_dropped(monkeypatch):
+    """The Voice._busy race: a line said just as the voice finished the one before could leave
+    `speaking` false with that line still queued, so wait_idle returned at once and close()
+    dropped it (the goodbye, or the red-flag advice). Fails on the old Voice: played == [160]."""
+    sink = Sink()
+    made = []
+    monkeypatch.setattr(queue, "Queue", lambda *a: made.append(PausingQueue()) or made[-1])
+    voice = Voice(RenderSlowly(), sink)
+    monkeypatch.undo()
+    (lines,) = made
+    lines.armed = True
+    voice.say("Thank you.")
+    lines.paused.wait(2)  # the old voice stops here, between "queue empty" and "not busy"
+    voice.say("Take it easy.")
+    lines.go_on.set()
+    assert voice.speaking
+    assert voice.wait_idle(timeout=5)
+    voice.close()
+    assert sink.played == [160, 160]
+
+
+class FailingSynth:
+    def __init__(self, fail_times):
+        self.fail_times = fail_times
+        self.calls = 0
+
+    def synthesize(self, text):
+        self.calls += 1
+        if self.calls <= self.fail_times:
+            raise RuntimeError("espeak: cannot open /dev/snd (errno 16)")
+        return np.ones(160, np.int16)
+
+
+def test_a_failing_line_is_tried_again_and_reported_each_time():
+    errors, spoken, idle = [], threading.Event(), threading.Event()
+    sink = Sink()
+    voice = Voice(FailingSynth(1), sink, on_idle=idle.set, on_error=errors.append, on_spoken=spoken.set, retry_after=0.01)
+    voice.say("Hold it there.")
+    assert idle.wait(5) and spoken.is_set()
+    voice.close()
+    assert [str(e) for e in errors] == ["espeak: cannot open /dev/snd (errno 16)"] and sink.played == [160]
 
 
 class Source:
@@ -72,30 +142,29 @@ class Source:
         return np.zeros(320, np.int16)
 
 
-class BrokenPhrases:
-    def parse(self, text, sure=True):
-        raise RuntimeError("bad phrase book")
-
-
 def test_a_listener_bug_is_a_fault_not_a_dead_thread():
-    """Anything that goes wrong on the listener thread pauses the session (an AudioFault), and the
-    thread keeps listening: before, an error after the recognizer ended the thread silently."""
-    from voice_coach.events import AudioFault
-    from voice_coach.live import Listener
+    """Anything that goes wrong on the listener thread pauses the session (a recognizer Fault), and
+    the thread keeps listening: before, an error after the recognizer ended the thread silently."""
+    from voice_coach.events import Fault
+    from voice_coach.interfaces import Transcript
+    from voice_coach.listener import Listener
     from voice_coach.recognizers import ScriptedRecognizer
 
     posted, faulted = [], threading.Event()
 
     def post(e):
+        if isinstance(e, Transcript):
+            raise RuntimeError("bad phrase book")
         posted.append(e)
-        if isinstance(e, AudioFault):
+        if isinstance(e, Fault):
             faulted.set()
 
-    listener = Listener(Source(), ScriptedRecognizer([(0.0, "six")]), BrokenPhrases(), post, silence_now=lambda: None)
+    listener = Listener(Source(), ScriptedRecognizer([(0.0, "six")]), post)
     listener.start()
     try:
         assert faulted.wait(5)
-        assert "the listener failed (bad phrase book)" in posted[0].reason
+        assert (posted[0].source, posted[0].code) == ("recognizer", "failed")
+        assert "bad phrase book" in posted[0].detail
         assert listener._thread.is_alive()
     finally:
         listener.stop()

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voice_coach.clock import FakeClock
-from voice_coach.events import AudioFault, AudioRestored, Halt, Heard, SpeechDone, Start, Tick
+from voice_coach.events import Fault, Halt, Heard, Restored, SpeechDone, Start, Tick
 from voice_coach.session import Session
 
 UTTERANCES = [
@@ -36,7 +36,7 @@ def play(content, steps):
             clock.advance(round(arg, 3))
             s.handle(Tick())
         else:
-            s.handle({"done": SpeechDone(), "fault": AudioFault("test"), "restored": AudioRestored()}[arg])
+            s.handle({"done": SpeechDone(), "fault": Fault("mic", "stalled"), "restored": Restored("mic")}[arg])
     return s, clock
 
 

@@ -40,9 +40,12 @@ def _init():
 def _hear(path: str) -> tuple[str, str]:
     from voice_coach.hear import transcribe_file
 
+    from voice_coach.understand import Understanding
+
     pb, rec = _worker
-    heard = transcribe_file(rec, Path(path))
-    return path, pb.parse(heard.text, heard.sure)[0].name
+    understand = Understanding(pb)
+    heard = transcribe_file(rec, Path(path), understand)
+    return path, understand.intents(heard.text, heard.sure)[0].name
 
 
 def measure(words) -> dict[str, Counter]:

@@ -3,7 +3,7 @@
 import pytest
 
 from voice_coach.events import (
-    AudioFault, AudioRestored, CancelSpeech, End, Halt, HoldEnd, HoldStart, InputEnded, Paused,
+    CancelSpeech, Failed, Fault, Restored, End, Halt, HoldEnd, HoldStart, InputEnded, Paused,
     Record, Resumed, Say, SpeechDone, Tick,
 )
 from tests.session_script import TO_FIRST_RATING, Runner
@@ -258,13 +258,37 @@ def test_red_flag_halts_with_cancel_first_and_the_guide_message(run):
 
 def test_audio_fault_pauses_and_says_why(run):
     at_hold(run)
-    acts = run.feed(AudioFault("no sound from the microphone for 1 second"))
+    acts = run.feed(Fault("mic", "stalled", "OSError: [Errno -9981] Input overflowed"))
     assert [a.type for a in acts] == ["cancel_speech", "pause", "say", "say"]
-    assert "no sound from the microphone" in acts[-1].text
+    assert acts[-1].key == "faults.mic_stalled" and "no sound is coming from the microphone" in acts[-1].text
+    assert not any("Errno" in a.text for a in of(acts, Say))  # the detail is for the log only
     assert not of(run.wait(120), HoldEnd)
-    assert run.feed(AudioFault("again")) == []  # announced once
-    assert [a.key for a in of(run.feed(AudioRestored()), Say)] == ["control.hearing_again"]
+    assert run.feed(Fault("mic", "error", "again")) == []  # announced once
+    assert [a.key for a in of(run.feed(Restored("mic")), Say)] == ["control.hearing_again"]
     assert run.s.paused  # still needs a spoken resume
+
+
+def test_a_voice_fault_pauses_says_so_and_the_session_waits_for_the_voice(run):
+    """Before, a voice failure was posted as a microphone fault: the coach said "I can't hear you:
+    the voice failed (<exception>). Please check the microphone", then ended as `quit`."""
+    at_hold(run)
+    acts = run.feed(Fault("voice", "failed", "RuntimeError: espeak died"))
+    assert of(acts, Paused) == [Paused("voice_failed")]
+    assert [a.key for a in of(acts, Say)] == ["control.paused", "faults.voice_failed"]
+    assert "microphone" not in of(acts, Say)[-1].text and "espeak" not in of(acts, Say)[-1].text
+    assert not of(run.wait(120), HoldEnd)
+    assert [a.key for a in of(run.say("resume"), Say)] == ["faults.voice_failed"]  # not while it cannot be heard
+    assert run.s.paused
+    assert [a.key for a in of(run.feed(Restored("voice")), Say)] == ["faults.voice_back"]
+    assert of(run.say("resume"), Resumed)
+
+
+def test_failures_that_keep_coming_end_the_session_failed_not_quit(run):
+    at_hold(run)
+    run.feed(Fault("voice", "failed"))
+    acts = run.feed(Failed("voice", "failed", "RuntimeError: espeak died"))
+    assert of(acts, HoldEnd)[0].reason == "failed"
+    assert of(acts, End) == [End("failed")] and run.s.outcome == "failed"
 
 
 def test_input_ended_ends_plainly(run):

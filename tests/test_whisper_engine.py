@@ -112,43 +112,25 @@ def _token(rec, text):
     return rec._tokenizer.encode(" " + text)[0]
 
 
-def _decoded(rec, text, first_word, first):
-    """A decode whose first step gives each word in `first` its probability, the rest to "banana"."""
+def test_a_final_carries_evidence_computed_only_when_asked(rec, monkeypatch):
+    """The adapter knows nothing of intents: it reports the first word's alternatives and a second
+    decode, both lazily, and the understanding stage decides (tests/test_understand.py)."""
     probs = np.zeros(rec._tokenizer.tokenizer.get_vocab_size())
-    for word, p in first:
-        probs[_token(rec, word)] = p
-    probs[_token(rec, "banana")] = 1.0 - sum(p for _, p in first)
+    probs[_token(rec, "One")], probs[_token(rec, "On")] = 0.25, 0.75
     with np.errstate(divide="ignore"):
-        return whisper_engine.Decoded(text, 0.9, _token(rec, first_word), np.log(probs))
-
-
-@pytest.mark.parametrize(
-    "first, again, sure, decodes",
-    [
-        ([("One", 0.9)], "One.", True, 2),  # clear and heard the same again
-        ([("One", 0.25), ("On", 0.7)], "One.", False, 1),  # the first word is in doubt
-        ([("One", 0.2), ("1", 0.2), ("On", 0.6)], "1", True, 2),  # "One" and "1" mean the same
-        ([("One", 0.9)], "On.", False, 2),  # heard differently with more silence around it
-    ],
-)
-def test_a_steering_word_must_be_clear_and_heard_again(rec, monkeypatch, first, again, sure, decodes):
+        d = whisper_engine.Decoded("One.", 0.9, _token(rec, "One"), np.log(probs))
     calls = []
 
     def fake(audio, pad):
         calls.append(len(pad))
-        return _decoded(rec, again, "On", [("On", 1.0)])
+        return d if not calls[1:] else whisper_engine.Decoded("On.", 0.8, None, None)
 
     monkeypatch.setattr(rec, "_decode", fake)
-    d = _decoded(rec, "One.", "One", first)
-    assert rec._sure(d, np.zeros(1600, np.float32)) is sure
-    assert len(calls) == decodes - 1
-
-
-@pytest.mark.parametrize("text", ["Stop.", "It's tingling.", "The oil is warm.", ""])
-def test_stops_red_flags_and_talk_cost_no_second_decode(rec, monkeypatch, text):
-    monkeypatch.setattr(rec, "_decode", lambda *a: pytest.fail("decoded again"))
-    d = _decoded(rec, text, "Stop", [("Stop", 0.1)])
-    assert rec._sure(d, np.zeros(1600, np.float32))
+    tr = rec._heard(np.zeros(1600, np.float32))
+    assert calls == [len(rec._pad)]  # one decode; the second waits to be asked for
+    chosen, candidates = tr.first_word()
+    assert chosen.strip() == "One" and dict((t.strip(), round(p, 6)) for t, p in candidates[:2]) == {"On": 0.75, "One": 0.25}
+    assert tr.again() == "On." and calls[1] == len(rec._recheck_pad)
 
 
 def test_own_decode_matches_faster_whisper_transcribe(rec):
@@ -179,8 +161,11 @@ def test_own_decode_matches_faster_whisper_transcribe(rec):
 )
 def test_real_recordings_sure_or_not(rec, clip, text, sure):
     from voice_coach.hear import transcribe_file
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.paths import default_content_dir
+    from voice_coach.understand import Understanding
 
-    heard = transcribe_file(rec, COMMANDS / clip)
+    heard = transcribe_file(rec, COMMANDS / clip, Understanding(load_phrasebook(default_content_dir() / "phrases.toml")))
     assert (heard.text, heard.sure) == (text, sure)
 
 

@@ -1,9 +1,10 @@
 """Console mode: the coach's lines are printed, replies are typed one utterance a line.
 
-Typed at a terminal, a line goes to the session at once. Piped from a script, lines are read one
-at a time and each waits for the session to ask for an answer, so a script behaves like a person
-answering each question in turn; a stop, pause or red flag still goes through at once, even in
-the middle of a hold.
+It runs on the same runtime as live audio (voice_coach/runtime.py): the screen is its voice, and
+stdin is its source of events. Typed at a terminal, a line goes to the session at once. Piped
+from a script, lines are read one at a time and each waits until the session asks for an answer
+and everything before it is shown, so a script behaves like a person answering each question in
+turn; a stop, pause or red flag still goes through at once, even in the middle of a hold.
 """
 
 from __future__ import annotations
@@ -11,78 +12,96 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-import time
 from pathlib import Path
 
 from voice_coach.clock import MonotonicClock
 from voice_coach.event_log import EventLog
-from voice_coach.events import (
-    CancelSpeech,
-    Heard,
-    InputEnded,
-    Say,
-    SpeechDone,
-    Start,
-    Tick,
-)
-from voice_coach.journal_hook import journaled_driver
+from voice_coach.events import Heard, InputEnded
 from voice_coach.routine import load_content
 
 TICK_SECONDS = 0.01
 _EOF = object()
 
 
+class ScreenVoice:
+    """The console's voice: a line is "spoken" the moment it is printed."""
+
+    def __init__(self, out, on_idle=lambda: None):
+        self.out = out
+        self.on_idle = on_idle
+
+    def say(self, text: str) -> None:
+        print(f"coach: {text}", file=self.out, flush=True)
+        self.on_idle()
+
+    def cancel(self) -> None:
+        print("coach: [silenced]", file=self.out, flush=True)
+
+    @property
+    def speaking(self) -> bool:
+        return False
+
+
+class TypedLines:
+    """Stdin as a source of events, polled by the runtime on its own thread."""
+
+    def __init__(self, stdin, out, interactive: bool):
+        self.out = out
+        self.interactive = interactive
+        self.lines: queue.Queue = queue.Queue(maxsize=1)
+        self.pending: str | None = None
+        self.eof = False
+        self.ended_input = False
+        threading.Thread(target=_read_lines, args=(stdin, self.lines), daemon=True).start()
+
+    def __call__(self, runtime) -> None:
+        if self.pending is None and not self.eof:
+            try:
+                item = self.lines.get_nowait()
+            except queue.Empty:
+                item = None
+            if item is _EOF:
+                self.eof = True
+            elif item is not None:
+                self.pending = item
+        session = runtime.driver.session
+        waiting = (session.awaiting_answer or session.paused) and runtime.idle
+        if self.pending is not None:
+            if self.interactive or waiting or runtime.understand.urgent(self.pending) is not None:
+                text, self.pending = self.pending, None
+                if text.strip():
+                    print(f"you: {text}", file=self.out, flush=True)
+                    runtime.post(Heard(text))
+        elif self.eof and waiting and not self.ended_input:
+            self.ended_input = True
+            runtime.post(InputEnded())
+
+
 def run_console(content_dir: Path, speed: float = 1.0, events: str | None = None, stdin=None, stdout=None) -> int:
+    from voice_coach.journal import Journal
+    from voice_coach.journal_hook import announce, session_driver
+    from voice_coach.runtime import Runtime
+    from voice_coach.understand import Understanding
+
     content = load_content(content_dir)
     stdin = stdin or sys.stdin
     log = EventLog(events)
     out = sys.stderr if log.to_stdout else (stdout or sys.stdout)
-    driver = journaled_driver(content, MonotonicClock(speed), [log])
-    interactive = _isatty(stdin)
-    lines: queue.Queue = queue.Queue(maxsize=1)
-    threading.Thread(target=_read_lines, args=(stdin, lines), daemon=True).start()
-
-    def apply(actions) -> None:
-        spoke = False
-        for a in actions:
-            if isinstance(a, Say):
-                print(f"coach: {a.text}", file=out, flush=True)
-                spoke = True
-            elif isinstance(a, CancelSpeech):
-                print("coach: [silenced]", file=out, flush=True)
-        if spoke and not driver.session.ended:
-            # Text on a screen is "spoken" the moment it is printed.
-            apply(driver.feed(SpeechDone()))
-
+    journal = Journal()
+    driver = session_driver(content, MonotonicClock(speed), journal)
+    box: dict = {}
+    voice = ScreenVoice(out, on_idle=lambda: box["rt"].speech_done())
+    source = TypedLines(stdin, out, _isatty(stdin))
+    runtime = box["rt"] = Runtime(
+        driver, voice, Understanding(content.phrases), journal=journal, acks=[log], tick_seconds=TICK_SECONDS, polls=[source],
+    )
+    announce(journal)
     try:
-        apply(driver.feed(Start()))
-        pending = None
-        eof = False
-        while not driver.session.ended:
-            if pending is None and not eof:
-                try:
-                    item = lines.get(timeout=TICK_SECONDS)
-                except queue.Empty:
-                    item = None
-                if item is _EOF:
-                    eof = True
-                elif item is not None:
-                    pending = item
-            else:
-                time.sleep(TICK_SECONDS)
-            session = driver.session
-            if pending is not None and (interactive or session.awaiting_answer or session.paused or session.is_urgent(pending)):
-                text, pending = pending, None
-                if text.strip():
-                    print(f"you: {text}", file=out, flush=True)
-                    apply(driver.feed(Heard(text)))
-                continue
-            if eof and pending is None and (driver.session.awaiting_answer or driver.session.paused):
-                apply(driver.feed(InputEnded()))
-                break
-            apply(driver.feed(Tick()))
+        runtime.run()
+        runtime.finish(speech_timeout=10.0)
         return driver.exit_code
     finally:
+        runtime.close()
         log.close()
 
 

@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from voice_coach.clock import FakeClock
-from voice_coach.driver import SessionDriver
-from voice_coach.events import CancelSpeech, Heard, HoldEnd, HoldStart, InputEnded, Say, SpeechDone, Start, Tick
 from voice_coach.interfaces import SAMPLE_RATE
 
 CHUNK = SAMPLE_RATE // 50  # 20 ms
@@ -88,12 +86,36 @@ class _Mouth:
         return out
 
 
+class _DemoVoice:
+    """The coach's voice in the demo: synthesized into the speaker track on the virtual timeline."""
+
+    def __init__(self, synth, speaker: _Mouth, show):
+        self.synth, self.speaker, self.show = synth, speaker, show
+
+    def say(self, text: str) -> None:
+        self.show(f"coach: {text}")
+        self.speaker.say(self.synth.synthesize(text))
+
+    def cancel(self) -> None:
+        if self.speaker.busy:
+            self.show("(coach silenced mid-sentence)")
+        self.speaker.cancel()
+
+    @property
+    def speaking(self) -> bool:
+        return self.speaker.busy
+
+
 def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     from voice_coach.audio.files import write_wav
     from voice_coach.audio.tts import EspeakCliSynthesizer, make_synthesizer
     from voice_coach.event_log import EventLog
+    from voice_coach.journal import Journal
+    from voice_coach.journal_hook import announce, session_driver
     from voice_coach.recognizers import make_recognizer
     from voice_coach.routine import load_content
+    from voice_coach.runtime import Runtime
+    from voice_coach.understand import Understanding
 
     content = load_content(content_dir)
     recognizer = make_recognizer(args.engine, args.model, content.phrases)
@@ -101,7 +123,8 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     recipient_voice = EspeakCliSynthesizer(voice=RECIPIENT_VOICE, rate=150)
     clock = FakeClock()
     log = EventLog(getattr(args, "events", None))
-    driver = SessionDriver(content, clock, [log])
+    journal = Journal()
+    driver = session_driver(content, clock, journal)
     folder = Path(args.out)
 
     print(f"Demo: a whole session with no sound card. Recognizer: {recognizer.name}.", file=out)
@@ -109,91 +132,88 @@ def run_demo(content_dir: Path, args: Namespace, out=sys.stdout) -> int:
     coach, mic = _Track(), _Track()
     speaker, recipient = _Mouth(), _Mouth()
     script = list(SCRIPT)
-    hold_started: float | None = None
+    state = {"hold_started": None, "last_reply": None, "retries": 0}
+
+    def show(line: str) -> None:
+        print(f"[{clock.now():7.2f}] {line}", file=out)
+
+    def screen(record: dict) -> None:
+        """What the demo shows, once the journal has it (and what a person would do about it)."""
+        kind = record.get("type")
+        if kind == "say" and record.get("key") in ("control.not_understood", "control.help") and state["last_reply"] and state["retries"] < 2:
+            state["retries"] += 1  # misheard: say it again, as a person would
+            script.insert(0, state["last_reply"])
+        if kind == "heard":
+            note = " (partial)" if not record["final"] else "" if record.get("sure", True) else " (unsure)"
+            show(f"heard{note}: {record['text']!r}")
+        elif kind == "hold_start":
+            state["hold_started"] = clock.now()
+            show(f"(hold starts: {record['min_seconds']:g} to {record['seconds']:g} s)")
+        elif kind == "hold_end":
+            state["hold_started"] = None
+            show(f"(hold ends after {record['held']:g} s: {record['reason']})")
+        elif kind in ("pause", "resume", "halt", "end"):
+            detail = {"halt": record.get("kind", ""), "end": record.get("outcome", ""), "pause": record.get("reason", "")}.get(kind, "")
+            show(f"({kind}{': ' + detail if detail else ''})")
+
+    runtime = Runtime(driver, _DemoVoice(coach_voice, speaker, show), Understanding(content.phrases), journal=journal, acks=[log, screen], threaded_journal=False)
+    announce(journal)
+    session = driver.session
     quiet_since = 0.0
-    last_reply: Reply | None = None
-    retries = 0
-
-    def stamp() -> str:
-        return f"[{clock.now():7.2f}]"
-
-    def apply(actions) -> None:
-        nonlocal hold_started, retries
-        for a in actions:
-            if isinstance(a, Say) and a.key in ("control.not_understood", "control.help") and last_reply and retries < 2:
-                # Misheard: say it again, as a person would.
-                retries += 1
-                script.insert(0, last_reply)
-            if isinstance(a, CancelSpeech):
-                if speaker.busy:
-                    print(f"{stamp()} (coach silenced mid-sentence)", file=out)
-                speaker.cancel()
-            elif isinstance(a, Say):
-                print(f"{stamp()} coach: {a.text}", file=out)
-                speaker.say(coach_voice.synthesize(a.text))
-            elif isinstance(a, HoldStart):
-                hold_started = clock.now()
-                print(f"{stamp()} (hold starts: {a.min_seconds:g} to {a.seconds:g} s)", file=out)
-            elif isinstance(a, HoldEnd):
-                hold_started = None
-                print(f"{stamp()} (hold ends after {a.held:g} s: {a.reason})", file=out)
-            elif a.type in ("pause", "resume", "halt", "end"):
-                detail = {"halt": getattr(a, "kind", ""), "end": getattr(a, "outcome", ""), "pause": getattr(a, "reason", "")}.get(a.type, "")
-                print(f"{stamp()} ({a.type}{': ' + detail if detail else ''})", file=out)
-
     try:
-        apply(driver.feed(Start()))
-        while not driver.session.ended and clock.now() < MAX_SECONDS:
+        runtime.start()
+        runtime.step()
+        while not session.ended and clock.now() < MAX_SECONDS:
             was_speaking = speaker.busy
             coach.add(speaker.next_chunk())
             chunk = recipient.next_chunk()
             mic.add(chunk)
             for tr in recognizer.accept(chunk):
-                if tr.text.strip():
-                    note = " (partial)" if not tr.final else "" if tr.sure else " (unsure)"
-                    print(f"{stamp()} heard{note}: {tr.text!r}", file=out)
-                    apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
+                runtime.post(tr)
+            runtime.step()
             clock.advance(CHUNK / SAMPLE_RATE)
-            apply(driver.feed(Tick()))
             if was_speaking and not speaker.busy:
-                apply(driver.feed(SpeechDone()))
+                runtime.speech_done()
+            runtime.step()
             if speaker.busy or recipient.busy:
                 quiet_since = clock.now()
                 continue
             if not script:
-                if (driver.session.awaiting_answer or driver.session.paused) and clock.now() - quiet_since > 2.0:
-                    apply(driver.feed(InputEnded()))
+                if (session.awaiting_answer or session.paused) and clock.now() - quiet_since > 2.0:
+                    runtime.input_ended()
                 continue
-            if driver.session.paused and (not script or script[0].text != "resume"):
+            if session.paused and (not script or script[0].text != "resume"):
                 script.insert(0, Reply("resume"))  # paused by a mishearing: a person would say resume
             nxt = script[0]
+            hold_started = state["hold_started"]
             due = (
                 hold_started is not None and nxt.in_hold_at is not None and clock.now() - hold_started >= nxt.in_hold_at
             ) or (
                 nxt.in_hold_at is None
-                and (driver.session.awaiting_answer or driver.session.paused)
+                and (session.awaiting_answer or session.paused)
                 and clock.now() - quiet_since >= REPLY_GAP_SECONDS
             )
             if due:
                 script.pop(0)
-                if nxt is not last_reply:
-                    retries = 0
-                last_reply = nxt
-                print(f"{stamp()} recipient says: {nxt.text!r}", file=out)
+                if nxt is not state["last_reply"]:
+                    state["retries"] = 0
+                state["last_reply"] = nxt
+                show(f"recipient says: {nxt.text!r}")
                 recipient.say(recipient_voice.synthesize(nxt.text))
         for tr in recognizer.flush():
-            if tr.text.strip() and not driver.session.ended:
-                apply(driver.feed(Heard(tr.text, tr.final, tr.sure)))
+            runtime.post(tr)
+        runtime.step()
+        runtime.finish(speech_timeout=0.0)
     finally:
+        runtime.close()
         log.close()
 
     write_wav(folder / "coach.wav", coach.audio())
     write_wav(folder / "microphone.wav", mic.audio())
-    outcome = driver.session.outcome or "unfinished"
+    outcome = session.outcome or "unfinished"
     print(f"Session {outcome} after {clock.now():.1f} s of session time.", file=out)
     print(f"The coach's voice is in {folder / 'coach.wav'}; what the microphone heard is in {folder / 'microphone.wav'}.", file=out)
-    if driver.session.outcome is None:
+    if session.outcome is None:
         print("voice-coach: the demo did not reach the end of its script: the recognizer misheard it (see above)", file=sys.stderr)
         return 1
     return 0
-

@@ -6,6 +6,7 @@ EXIT_USAGE = 2
 EXIT_HALTED = 3
 EXIT_DECLINED = 4
 EXIT_QUIT = 5
+EXIT_FAILED = 6  # the session ended because the voice or the microphone kept failing
 
 
 class UserError(Exception):

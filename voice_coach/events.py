@@ -41,19 +41,64 @@ class InputEnded:
     """No more input will come (end of stdin, or the listener gave up)."""
 
 
+# What can fail, and how: a fault is its source and a code. The line the coach says for each is
+# content (routine.toml [faults], key "<source>_<code>"); `detail` (the exception) goes to the log.
+FAULT_CODES = {
+    "mic": ("stalled", "overflow", "error"),  # no audio / audio being lost / the stream died
+    "recognizer": ("failed",),  # the recognizer (or anything else on the listener's thread) raised
+    "voice": ("failed",),  # the synthesizer or the speaker raised
+}
+
+
 @dataclass(frozen=True)
-class AudioFault:
-    """The coach cannot hear: the microphone died, stalled or overflowed, or the recognizer failed."""
+class Fault:
+    """Something the coach needs has failed. A mic or recognizer fault means it cannot hear; a voice
+    fault means it cannot speak. Either way the session pauses and says so."""
 
-    reason: str
+    source: str
+    code: str
+    detail: str = ""  # for the log only: never spoken, never shown as the coach's words
+
+    def __post_init__(self) -> None:
+        if self.code not in FAULT_CODES.get(self.source, ()):
+            raise ValueError(f"unknown fault {self.source}/{self.code}")
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}_{self.code}"
 
 
 @dataclass(frozen=True)
-class AudioRestored:
-    pass
+class Restored:
+    """The source of an earlier fault works again."""
+
+    source: str = "mic"
 
 
-Event = Start | Heard | Tick | SpeechDone | InputEnded | AudioFault | AudioRestored
+@dataclass(frozen=True)
+class Failed:
+    """A source failed again and again: the session cannot go on safely and ends `failed`."""
+
+    source: str
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A definite command from something other than speech (a stop button, a key): stop, pause or
+    resume. Urgent like a spoken stop, and never in doubt."""
+
+    command: str
+
+
+@dataclass(frozen=True)
+class VoiceOnset:
+    """Someone started speaking (a voice-activity detector saw speech start). The runtime holds the
+    coach's next line back; the session is not told: only words steer it."""
+
+
+Event = Start | Heard | Tick | SpeechDone | InputEnded | Fault | Restored | Failed | Pressed
 
 
 # -- actions: the session asks the world to do something ----------------------------------------
@@ -62,9 +107,14 @@ Event = Start | Heard | Tick | SpeechDone | InputEnded | AudioFault | AudioResto
 @dataclass(frozen=True)
 class Action:
     type: ClassVar[str] = "action"
+    # The session phase the action came from (voice_coach/phases/); "" outside a session. Not
+    # part of an action's identity: Say("Hello.") is Say("Hello.") in any phase.
+    phase: str = field(default="", compare=False, kw_only=True)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+        data = asdict(self)
+        phase = data.pop("phase")
+        return {"type": self.type, **data, **({"phase": phase} if phase else {})}
 
 
 @dataclass(frozen=True)
@@ -102,7 +152,7 @@ class HoldStart(Action):
 class HoldEnd(Action):
     type: ClassVar[str] = "hold_end"
     held: float
-    reason: str  # softened | max | too_intense | skipped | finished | paused_out | halted | input_ended
+    reason: str  # softened | max | too_intense | skipped | finished | halted | input_ended | failed
     knot: int
     round: int
 
@@ -110,7 +160,7 @@ class HoldEnd(Action):
 @dataclass(frozen=True)
 class Paused(Action):
     type: ClassVar[str] = "pause"
-    reason: str  # stop | pause | cannot_hear
+    reason: str  # stop | pause | cannot_hear | voice_failed
 
 
 @dataclass(frozen=True)
@@ -137,4 +187,4 @@ class Record(Action):
 @dataclass(frozen=True)
 class End(Action):
     type: ClassVar[str] = "end"
-    outcome: str  # completed | halted | declined | quit
+    outcome: str  # completed | halted | declined | quit | failed

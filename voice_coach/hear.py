@@ -7,14 +7,16 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from voice_coach.events import Heard
 from voice_coach.interfaces import Recognizer, Transcript
+from voice_coach.understand import Understanding
 
 CHUNK_MS = 100
 
 
-def transcribe_file(recognizer: Recognizer, path: Path, chunk_ms: int = CHUNK_MS) -> Transcript:
+def transcribe_file(recognizer: Recognizer, path: Path, understand: Understanding, chunk_ms: int = CHUNK_MS) -> Heard:
     """Stream a WAV file through the recognizer as a microphone would; its final transcripts, joined
-    (sure only if every one of them was)."""
+    (sure only if the understanding stage is sure of every one of them)."""
     from voice_coach.wav_io import wav_to_chunks
 
     recognizer.reset()
@@ -23,13 +25,14 @@ def transcribe_file(recognizer: Recognizer, path: Path, chunk_ms: int = CHUNK_MS
         finals += [t for t in recognizer.accept(chunk) if t.final]
     finals += [t for t in recognizer.flush() if t.final]
     finals = [t for t in finals if t.text.strip()]
-    return Transcript(" ".join(t.text for t in finals).strip(), final=True, sure=all(t.sure for t in finals))
+    return Heard(" ".join(t.text for t in finals).strip(), final=True, sure=all([understand.sure(t) for t in finals]))
 
 
 def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path]):
+    understand = Understanding(phrasebook)
     for f in files:
-        heard = transcribe_file(recognizer, Path(f))
-        intent = phrasebook.parse(heard.text, heard.sure)[0]
+        heard = transcribe_file(recognizer, Path(f), understand)
+        intent = understand.intents(heard.text, heard.sure)[0]
         yield {"file": str(f), "text": heard.text, "intent": intent.name, "value": intent.value}
 
 

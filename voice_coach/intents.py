@@ -24,8 +24,6 @@ COMMAND_INTENTS = (
     "found", "ready", "softened", "yes", "no",
 )
 ALL_INTENTS = (RED_FLAG, *COMMAND_INTENTS, RATING, LOCATION, NONE)
-# Intents that act at once, even from a partial transcript and even while the coach speaks.
-URGENT_INTENTS = frozenset({RED_FLAG, "stop", "pause"})
 # Words the coach promises out loud to obey; content may add to these lists, never drop them.
 REQUIRED_PHRASES = {"stop": ("stop",), "pause": ("pause", "wait"), "resume": ("resume",)}
 # Only these may have sound-alikes: guessing any other intent would steer the session.
@@ -102,13 +100,9 @@ class PhraseBook:
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def parse(self, text: str, sure: bool = True) -> list[Intent]:
-        """Every intent in the text, most urgent first; [Intent('none')] if nothing matched.
-
-        sure=False (the recognizer doubts what it heard) keeps only the urgent intents.
-        """
-        if not sure:
-            return [i for i in self.parse(text) if i.name in URGENT_INTENTS] or [Intent(NONE)]
+    def parse(self, text: str) -> list[Intent]:
+        """Every intent in the text, red flag first; [Intent('none')] if nothing matched.
+        What is urgent, and what an unsure transcript keeps, is voice_coach/understand.py's call."""
         tokens = normalize(text)
         found: list[Intent] = []
         kind = self.red_flag(tokens)
@@ -125,14 +119,6 @@ class PhraseBook:
         if location:
             found.append(Intent(LOCATION, location))
         return found or [Intent(NONE)]
-
-    def steering(self, text: str) -> tuple[Intent, ...] | None:
-        """What the text would make the session do other than halt, stop or pause; None if nothing.
-
-        A recognizer double-checks these before it is sure of them (see Transcript.sure).
-        """
-        found = tuple(i for i in self.parse(text) if i.name not in URGENT_INTENTS and i.name != NONE)
-        return found or None
 
     def red_flag(self, tokens: list[str]) -> str | None:
         for kind, patterns in self.red_flags.items():

@@ -6,8 +6,8 @@ adapters that talk to devices resample at the edge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -16,14 +16,25 @@ SAMPLE_RATE = 16_000
 
 @dataclass(frozen=True)
 class Transcript:
-    """What a recognizer heard. Partial transcripts may still change; final ones will not."""
+    """What a recognizer heard, and the evidence it has for it. Partial transcripts may still
+    change; final ones will not. A recognizer knows nothing of intents: whether the words can be
+    acted on is decided by the understanding stage (voice_coach/understand.py) from this evidence."""
 
     text: str
     final: bool
     confidence: float | None = None
-    # False when the engine doubts a command it heard: only urgent intents (halt, stop, pause) act
-    # on such a transcript, since acting on a doubtful "yes", "one" or "resume" steers the session.
-    sure: bool = True
+    # (word, confidence) for engines that score each word (Vosk).
+    words: tuple[tuple[str, float], ...] = ()
+    # Engines that can say what else the first word might have been (Whisper): a function, called
+    # only when it matters, giving (the chosen first word, [(candidate, probability), ...]).
+    first_word: Callable[[], tuple[str, list[tuple[str, float]]]] | None = field(default=None, compare=False, repr=False)
+    # Engines that can decode the same audio again under other conditions (Whisper, with more
+    # silence around it): a function, called only when it matters, giving the second text.
+    again: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    # Engines that can score expected answers directly (Whisper, closed-set): a function, called
+    # only when it matters, from a question ("rating", "yes_no", "found", "ready", "softened") to
+    # voice_coach.recognizers.closed_set.AnswerScores.
+    answers: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
 
 
 @runtime_checkable

@@ -13,9 +13,12 @@ Schema (PRAGMA user_version = SCHEMA_VERSION; older files are migrated forward w
 and views derived from `events` (so there is one source of truth and one INSERT per event):
 knots, ratings, holds, softened, screening, pauses, halts, advice.
 
-Durability: WAL with synchronous=FULL, and a commit per event (see `_configure`). The journal is
-the first observer of the driver, so an event is committed before it reaches the event log, the
-screen or the speaker: whatever the person saw or heard acknowledged is on disk.
+Durability: WAL with synchronous=FULL (see `_configure`). In a running coach the journal is an
+ordered observer on its own thread (voice_coach/runtime.py's JournalStage): it commits what queued
+up behind the last commit, and only then does an event reach the event log, the screen or the
+speaker, so whatever the person saw or heard acknowledged is on disk. Only a cancel reaches the
+voice before the journal. Called directly (`journal(record)`), it commits each record before
+returning.
 
 Failure never stops the coach: if the journal cannot be opened or written (read-only or full disk,
 locked or damaged file), it warns once on stderr and through the driver's `note()`, keeps the
@@ -503,6 +506,22 @@ class Journal:
             self._busy = True
             try:
                 self._observe(record)
+            finally:
+                self._busy = False
+
+    def batch(self, records: list[dict]) -> None:
+        """Several records, committed together (one transaction up to each session end): what the
+        runtime's journal thread calls with whatever queued up behind the last commit."""
+        with self._lock:
+            if self._closed:
+                return
+            self._busy = True
+            try:
+                for n, record in enumerate(records):
+                    if record.get("type") == "end" or n == len(records) - 1:
+                        self._observe(record)
+                    else:
+                        self.records.append(record)
             finally:
                 self._busy = False
 

@@ -1,268 +1,127 @@
-"""The live loop: microphone -> recognizer -> session -> synthesizer -> speaker.
+"""Live audio: microphone -> listener -> runtime -> voice -> speaker (wiring only).
 
-Three threads at the edge, the pure session in the middle:
-- the listener reads the microphone, removes the coach's own voice, recognizes, and posts
-  transcripts; an urgent phrase (stop, pause, red flag) also silences the speaker right there,
-  before the session has even seen it, so a stop never waits behind anything;
-- the voice renders and plays the coach's lines one after another;
-- the main thread feeds the session, one event at a time, and carries out its actions.
+The listener (voice_coach/listener.py) and the voice (voice_coach/voice.py) run on their own
+threads; the runtime (voice_coach/runtime.py) drives the session and the voice; the journal
+commits on its own thread. This module builds them from the command line and shows what happens.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import sys
-import threading
 import time
 from argparse import Namespace
 from pathlib import Path
-from typing import Callable
 
-from voice_coach.audio.faults import AudioFault  # light: no audio library behind it
 from voice_coach.clock import Clock, MonotonicClock
-from voice_coach.driver import SessionDriver
-from voice_coach.errors import EXIT_FAILURE, UserError
-from voice_coach.events import (
-    AudioFault as AudioFaultEvent,
-)
-from voice_coach.events import (
-    AudioRestored,
-    CancelSpeech,
-    End,
-    Heard,
-    InputEnded,
-    Say,
-    SpeechDone,
-    Start,
-    Tick,
-)
-from voice_coach.intents import URGENT_INTENTS, PhraseBook
-from voice_coach.interfaces import AudioSink, AudioSource, Recognizer, Synthesizer
+from voice_coach.errors import UserError
 
-TICK_SECONDS = 0.02
 # A microphone that stays dead this long ends the session: the coach cannot guide blind.
 GIVE_UP_AFTER_SECONDS = 60.0
+SHOWN = ("pause", "resume", "halt", "hold_start", "hold_end", "fault")
 
 
-class Voice:
-    """Speaks queued lines in order on its own thread; cancel() empties the queue and the speaker."""
+class Screen:
+    """What the live coach shows, once the journal has it: its lines, and what happened."""
 
-    def __init__(self, synth: Synthesizer, sink: AudioSink, on_idle: Callable[[], None], on_error: Callable[[str], None]):
-        self.synth = synth
-        self.sink = sink
-        self._lines: queue.Queue[tuple[int, str] | None] = queue.Queue()
-        self._on_idle = on_idle
-        self._on_error = on_error
-        self._generation = 0
-        self._cancel_lock = threading.Lock()  # a cancel never falls between the check and play()
-        self._busy = False
-        self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
-        self._thread.start()
-
-    def say(self, text: str) -> None:
-        self._busy = True
-        # The line carries the generation it was queued in: a cancel that lands after the voice
-        # thread took it from the queue, but before it played, must still drop it.
-        self._lines.put((self._generation, text))
-
-    def cancel(self) -> None:
-        with self._cancel_lock:
-            self._generation += 1
-            while True:
-                try:
-                    self._lines.get_nowait()
-                except queue.Empty:
-                    break
-            self.sink.cancel()
-
-    @property
-    def speaking(self) -> bool:
-        return self._busy or self.sink.is_playing()
-
-    def wait_idle(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.speaking and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return not self.speaking
-
-    def close(self) -> None:
-        self.cancel()
-        self._lines.put(None)
-        self._thread.join(timeout=2.0)
-
-    def _run(self) -> None:
-        while True:
-            item = self._lines.get()
-            if item is None:
-                return
-            generation, text = item
-            try:
-                pcm = self.synth.synthesize(text)
-            except Exception as e:  # the voice is gone: the session must pause, not go on blind
-                self._on_error(f"the voice failed ({e})")
-                pcm = None
-            with self._cancel_lock:
-                playing = pcm is not None and generation == self._generation  # not cancelled meanwhile
-                if playing:
-                    self.sink.play(pcm)
-            if playing:
-                while self.sink.is_playing() and generation == self._generation:
-                    time.sleep(0.01)
-            if self._lines.empty():
-                self._busy = False
-                self._on_idle()
-
-
-class Listener:
-    """Reads the microphone on its own thread and posts what it hears as session events."""
-
-    def __init__(
-        self,
-        source: AudioSource,
-        recognizer: Recognizer,
-        phrases: PhraseBook,
-        post: Callable[[object], None],
-        silence_now: Callable[[], None],
-        echo=None,
-    ):
-        self.source = source
-        self.recognizer = recognizer
-        self.phrases = phrases
-        self.post = post
-        self.silence_now = silence_now
-        self.echo = echo
-        self.faulted_since: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
-
-    def start(self) -> None:
-        self.source.start()
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-        self.source.stop()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._listen_once()
-            except Exception as e:  # a dead listener thread would leave the coach guiding deaf
-                self._fault(f"the listener failed ({e})")
-                time.sleep(0.1)
-
-    def _listen_once(self) -> None:
-        try:
-            chunk = self.source.read(timeout=0.2)
-        except AudioFault as f:
-            self._fault(f"{f.reason}: {f.detail}" if f.detail else f.reason)
-            time.sleep(0.1)
-            return
-        if chunk is None:
-            return
-        if self.faulted_since is not None:
-            self.faulted_since = None
-            self.post(AudioRestored())
-        try:
-            if self.echo is not None:
-                # Align the reference by capture time: the listener may run behind the mic.
-                chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
-            transcripts = self.recognizer.accept(chunk) if len(chunk) else []
-        except Exception as e:
-            self._fault(f"the recognizer failed ({e})")
-            return
-        for tr in transcripts:
-            self.hear(tr.text, tr.final, tr.sure)
-
-    def hear(self, text: str, final: bool, sure: bool = True) -> None:
-        if not text.strip():
-            return
-        if self.phrases.parse(text)[0].name in URGENT_INTENTS:
-            self.silence_now()
-        self.post(Heard(text, final, sure))
-
-    def _fault(self, reason: str) -> None:
-        if self.faulted_since is None:
-            self.faulted_since = time.monotonic()
-            self.post(AudioFaultEvent(reason))
-
-
-class CoachLoop:
-    def __init__(
-        self,
-        driver: SessionDriver,
-        source: AudioSource,
-        sink: AudioSink,
-        synth: Synthesizer,
-        recognizer: Recognizer,
-        phrases: PhraseBook,
-        *,
-        echo=None,
-        out=sys.stdout,
-        give_up_after: float = GIVE_UP_AFTER_SECONDS,
-    ):
-        self.driver = driver
-        self.events: queue.Queue = queue.Queue()
+    def __init__(self, out=sys.stdout):
         self.out = out
-        self.give_up_after = give_up_after
-        self.voice_error: str | None = None
-        self.voice = Voice(synth, sink, on_idle=lambda: self.events.put(SpeechDone()), on_error=self._voice_failed)
-        self.listener = Listener(source, recognizer, phrases, self.events.put, self.voice.cancel, echo=echo)
 
-    def _voice_failed(self, reason: str) -> None:
-        self.voice_error = reason
-        self.events.put(AudioFaultEvent(reason))
+    def __call__(self, record: dict) -> None:
+        t, kind = record.get("t", 0.0), record.get("type")
+        if kind == "say":
+            print(f"[{t:7.1f}] coach: {record['text']}", file=self.out, flush=True)
+        elif kind == "fault":
+            print(f"[{t:7.1f}] ({record['source']} fault: {record['code']})", file=self.out, flush=True)
+        elif kind in SHOWN:
+            print(f"[{t:7.1f}] ({kind})", file=self.out, flush=True)
+        elif kind == "end":
+            print(f"[{t:7.1f}] session {record['outcome']}", file=self.out, flush=True)
+
+
+class LiveCoach:
+    """The assembled live coach: `run()` returns the exit code."""
+
+    def __init__(self, runtime, voice, listener, give_up_after: float = GIVE_UP_AFTER_SECONDS):
+        self.runtime = runtime
+        self.voice = voice
+        self.listener = listener
+        self.give_up_after = give_up_after
+        self._gave_up = False
+
+    def _mic_dead_too_long(self) -> str | None:
+        since = self.listener.faulted_since
+        if not self._gave_up and since is not None and time.monotonic() - since > self.give_up_after:
+            from voice_coach.events import Failed
+
+            self._gave_up = True
+            self.runtime.post(Failed("mic", "error", f"no audio for {self.give_up_after:g} s"))
+        return None
 
     def run(self) -> int:
+        driver = self.runtime.driver
         self.listener.start()
         try:
-            self._apply(self.driver.feed(Start()))
-            while not self.driver.session.ended:
-                try:
-                    event = self.events.get(timeout=TICK_SECONDS)
-                except queue.Empty:
-                    event = None
-                if event is not None:
-                    self._apply(self.driver.feed(event))
-                # A tick after every event too, so a stream of transcripts never starves the timers.
-                if not self.driver.session.ended:
-                    self._apply(self.driver.feed(Tick()))
-                problem = self._cannot_recover()
-                if problem:
-                    self._apply(self.driver.feed(InputEnded()))
-                    self.voice.wait_idle(timeout=15.0)
-                    print(f"voice-coach: {problem}", file=sys.stderr)
-                    return EXIT_FAILURE
-            self.voice.wait_idle(timeout=30.0)
-            return self.driver.exit_code
+            self.runtime.run(until=self._mic_dead_too_long)
+            self.runtime.finish(speech_timeout=30.0)
         finally:
             self.listener.stop()
             self.voice.close()
+            self.runtime.close()
+        if driver.session.outcome == "failed":
+            what = "the microphone stayed dead" if self._gave_up else "the voice kept failing"
+            print(f"voice-coach: {what}; session ended (outcome failed, see the event log). Run `voice-coach check` to find the fix.", file=sys.stderr)
+        return driver.exit_code
 
-    def _cannot_recover(self) -> str | None:
-        if self.voice_error is not None:
-            return f"{self.voice_error}; session ended. Run `voice-coach check` to find the fix."
-        since = self.listener.faulted_since
-        if since is not None and time.monotonic() - since > self.give_up_after:
-            return (
-                f"the microphone stayed dead for {self.give_up_after:g} s; session ended. "
-                "Check the microphone, or run `voice-coach check`."
-            )
-        return None
 
-    def _apply(self, actions) -> None:
-        for a in actions:
-            if isinstance(a, CancelSpeech):
-                self.voice.cancel()
-            elif isinstance(a, Say):
-                print(f"[{self.driver.clock.now():7.1f}] coach: {a.text}", file=self.out, flush=True)
-                self.voice.say(a.text)
-            elif a.type in ("pause", "resume", "halt", "hold_start", "hold_end"):
-                print(f"[{self.driver.clock.now():7.1f}] ({a.type})", file=self.out, flush=True)
-            elif isinstance(a, End):
-                print(f"[{self.driver.clock.now():7.1f}] session {a.outcome}", file=self.out, flush=True)
+def build_live(content, args: Namespace, clock: Clock, out=sys.stdout, *, source=None, sink=None, synth=None, recognizer=None, echo=None, journal=None) -> LiveCoach:
+    """Everything real (microphone, speaker, pyttsx3, the chosen recognizer), unless given."""
+    from voice_coach.event_log import EventLog
+    from voice_coach.journal import Journal
+    from voice_coach.journal_hook import announce, session_driver
+    from voice_coach.listener import Listener
+    from voice_coach.runtime import Runtime
+    from voice_coach.understand import Understanding
+    from voice_coach.voice import Voice
+
+    if recognizer is None:
+        from voice_coach.recognizers import make_recognizer
+
+        recognizer = make_recognizer(args.engine, args.model, content.phrases)
+    if synth is None:
+        from voice_coach.audio.tts import make_synthesizer
+
+        synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
+    if sink is None:
+        if echo is None and not getattr(args, "no_echo_cancel", False):
+            from voice_coach.audio.echo_cancel import EchoCanceller
+
+            try:
+                echo = EchoCanceller()
+            except UserError as e:
+                print(f"voice-coach: warning: {e.message}; the coach may hear itself while it speaks", file=sys.stderr)
+        from voice_coach.audio.speaker import SpeakerSink
+
+        sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
+    if source is None:
+        from voice_coach.audio.mic import MicSource
+
+        source = MicSource(args.input)
+    log = EventLog(getattr(args, "events", None))
+    journal = journal if journal is not None else Journal()
+    driver = session_driver(content, clock, journal)
+    box: dict = {}
+    voice = Voice(
+        synth, sink,
+        on_idle=lambda: box["rt"].speech_done(),
+        on_error=lambda e: box["rt"].voice_failed(e),
+        on_spoken=lambda: box["rt"].voice_works(),
+    )
+    runtime = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), journal=journal, acks=[log, Screen(out)])
+    announce(journal)
+    listener = Listener(source, recognizer, runtime.post, echo=echo)
+    give_up = getattr(args, "deaf_timeout", GIVE_UP_AFTER_SECONDS)
+    return LiveCoach(runtime, voice, listener, give_up_after=give_up)
 
 
 def run_live(content_dir: Path, args: Namespace) -> int:
@@ -280,39 +139,12 @@ def run_live(content_dir: Path, args: Namespace) -> int:
 
         return run_demo(content_dir, Namespace(out=Path("out/demo"), engine=args.engine, model=args.model, events=args.events))
     out = sys.stderr if args.events == "-" else sys.stdout
-    loop = build_live_loop(content, args, MonotonicClock(args.speed), out=out)
-    code = loop.run()
-    if loop.listener.faulted_since is not None:
+    coach = build_live(content, args, MonotonicClock(args.speed), out=out)
+    code = coach.run()
+    if coach.listener.faulted_since is not None:
         # PortAudio's shutdown hangs while its thread is stuck in a dead device's read(); every
         # event is already journaled and flushed, so leave without it.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def build_live_loop(content, args: Namespace, clock: Clock, out=sys.stdout) -> CoachLoop:
-    """Everything real: microphone, speaker, pyttsx3 and the chosen recognizer."""
-    from voice_coach.audio.echo_cancel import EchoCanceller
-    from voice_coach.audio.mic import MicSource
-    from voice_coach.audio.speaker import SpeakerSink
-    from voice_coach.audio.tts import make_synthesizer
-    from voice_coach.event_log import EventLog
-    from voice_coach.journal_hook import journaled_driver
-    from voice_coach.recognizers import make_recognizer
-
-    recognizer = make_recognizer(args.engine, args.model, content.phrases)
-    synth = make_synthesizer(voice=args.voice, rate=args.rate, volume=args.volume)
-    echo = None
-    if not getattr(args, "no_echo_cancel", False):
-        try:
-            echo = EchoCanceller()
-        except UserError as e:
-            print(f"voice-coach: warning: {e.message}; the coach may hear itself while it speaks", file=sys.stderr)
-    sink = SpeakerSink(args.output, on_played=echo.process_reverse if echo else None)
-    source = MicSource(args.input)
-    driver = journaled_driver(content, clock, [EventLog(getattr(args, "events", None))])
-    give_up = getattr(args, "deaf_timeout", GIVE_UP_AFTER_SECONDS)
-    return CoachLoop(driver, source, sink, synth, recognizer, content.phrases, echo=echo, out=out, give_up_after=give_up)
-
-

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from voice_coach.errors import ContentError
+from voice_coach.events import FAULT_CODES
 from voice_coach.intents import PhraseBook, load_phrasebook
 from voice_coach.validate import Checker, load_toml
 
@@ -46,7 +47,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "pressure": {"lines": LINES, "ask_rating": TEXT, "rating_prompt": TEXT},
     "guidance": {
         "low": _n(1, 10), "high": _n(1, 10), "in_range": TEXT, "too_low": TEXT, "too_high": TEXT,
-        "release_now": TEXT, "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
+        "release_now": TEXT, "release_at": _n(2, 10), "max_adjustments": _n(1, 10), "ask_again": TEXT, "give_up": TEXT,
         "confirm_at_or_below": _n(0, 10), "confirm": _t("rating"),
     },
     "hold": {
@@ -71,9 +72,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "control": {
         "paused": TEXT, "resumed": TEXT, "not_understood": TEXT, "help": TEXT, "time_left": _t("seconds"),
         "no_timer": TEXT, "cannot_skip": TEXT, "no_answer": TEXT, "input_ended": TEXT,
-        "finished_early": TEXT, "cannot_hear": _t("reason"), "hearing_again": TEXT,
+        "finished_early": TEXT, "hearing_again": TEXT,
         "listen_timeout_seconds": _n(3, 600),
     },
+    "faults": {**{f"{src}_{code}": TEXT for src, codes in FAULT_CODES.items() for code in codes}, "voice_back": TEXT, "failed": TEXT},
     # Said from the journal across sessions (voice_coach/advice.py decides when).
     "journal": {
         "red_flag_last_time": _t("what"), "daily_life_last_time": TEXT, "daily_life_today": TEXT,
@@ -105,6 +107,8 @@ def load_routine(path: Path) -> SimpleNamespace:
     g, h = r.guidance, r.hold
     if g.low > g.high:
         raise c.fail("guidance.low", f"must not be above guidance.high ({g.high:g})")
+    if g.release_at <= g.high:
+        raise c.fail("guidance.release_at", f"must be above guidance.high ({g.high:g})")
     if g.confirm_at_or_below >= g.low:
         raise c.fail("guidance.confirm_at_or_below", f"must be below guidance.low ({g.low:g})")
     if h.min_seconds > h.max_seconds:

@@ -61,7 +61,7 @@ def make_recognizer(
         from voice_coach.recognizers.closed_set import answer_sets
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
-        rec = WhisperRecognizer(steering=phrasebook.steering, answers=answer_sets(phrasebook))
+        rec = WhisperRecognizer(answers=answer_sets(phrasebook))
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 

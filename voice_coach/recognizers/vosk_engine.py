@@ -124,5 +124,5 @@ class VoskRecognizer:
         text = result.get("text", "").strip()
         if not text:
             return None
-        confs = [w.get("conf", 1.0) for w in result.get("result", []) if w.get("word") != "[unk]"]
-        return Transcript(text, final=True, confidence=min(confs) if confs else None)
+        words = tuple((w["word"], float(w.get("conf", 1.0))) for w in result.get("result", []) if w.get("word") not in (None, "[unk]"))
+        return Transcript(text, final=True, confidence=min(c for _, c in words) if words else None, words=words)

@@ -11,13 +11,10 @@ inside a longer utterance acts before the utterance ends, at a bounded cost. Not
 a short "stop" is final within the endpointer's window anyway. Free text comes out; the phrase book decides what it
 means, so out-of-vocabulary talk is simply "none".
 
-A final that would steer the session (a rating, yes, no, resume...) is double-checked before it is
-marked sure, because tiny.en hears some words firmly as others ("on" as "one", "down" as "no"):
-its first word must carry at least `sure_floor` of the model's probability for that word's meaning,
-and a second decode with more silence around the audio must mean the same. Stops and red flags are
-never held back by this: they act on any transcript, sure or not. Both settings were chosen on the
-Speech Commands clips (false answers on other words 12 -> 8 of 1,009, 2 of 413 real answers lost);
-on the FSDD digits, not used to choose them, 74 of 1,255 right ratings became unsure, 2 of 3 wrong ones.
+Each final carries evidence for the understanding stage (voice_coach/understand.py), which decides
+whether an answer that would steer the session is sure: the first word's likeliest alternatives
+with their probabilities, and a second decode with more silence around the audio. Both are
+computed only when asked for, so a stop or talk that steers nothing costs no second decode.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 from pathlib import Path
-from typing import Callable, Hashable, Iterable, Mapping, NamedTuple
+from typing import Hashable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -77,8 +74,6 @@ class WhisperRecognizer:
         endpoint_ratio: float = 0.5,
         pad_seconds: float = 0.3,
         preroll: float = 0.5,
-        steering: Callable[[str], Hashable | None] | None = None,
-        sure_floor: float = 0.3,
         recheck_pad_seconds: float = 0.8,
         window_s: float = 30.0,
         answers: Mapping[str, Mapping[Hashable, Iterable[str]]] | None = None,
@@ -114,9 +109,6 @@ class WhisperRecognizer:
             self._answers = ClosedSetScorer(self._tokenizer.encode, answers)
         self._last: tuple | None = None  # (audio, first-step logits, encoded, frames) of the last decode
         self._last_final_audio: np.ndarray | None = None
-        # What a text would make the session do (None: nothing to double-check); from the phrase book.
-        self._steering = steering
-        self.sure_floor = sure_floor
         self._recheck_pad = np.zeros(int(recheck_pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.partial_every = partial_every
         self.partial_window = partial_window
@@ -198,25 +190,23 @@ class WhisperRecognizer:
     def _heard(self, audio: np.ndarray) -> Transcript:
         self._last_final_audio = audio
         d = self._decode(audio, self._pad)
-        return Transcript(d.text, final=True, confidence=d.confidence, sure=self._sure(d, audio))
+        if not d.text:
+            return Transcript(d.text, final=True, confidence=d.confidence)
+        state = self._last  # this decode's first step and encoder output, for the answers
+        return Transcript(
+            d.text, final=True, confidence=d.confidence,
+            first_word=lambda: self.first_word(d),
+            again=lambda: self._decode(audio, self._recheck_pad).text,
+            answers=(lambda question: self.score_answers(audio, question, state)) if self._answers is not None else None,
+        )
 
-    def _sure(self, d: Decoded, audio: np.ndarray) -> bool:
-        meaning = self._steering(d.text) if self._steering is not None and d.text else None
-        if meaning is None:
-            return True
-        if self._first_word_mass(d) < self.sure_floor:
-            return False
-        # A misheard word is usually heard the same way again; a borderline one often is not.
-        return self._steering(self._decode(audio, self._recheck_pad).text) == meaning
-
-    def _first_word_mass(self, d: Decoded) -> float:
-        """The first step's probability of the likeliest tokens that mean what the first word means
-        ("One", "one" and "1" together). Computed only for a transcript that would steer."""
+    def first_word(self, d: Decoded) -> tuple[str, list[tuple[str, float]]]:
+        """The chosen first token's text, and the first step's likeliest tokens with their
+        probabilities (evidence for voice_coach/understand.py)."""
         probs = np.exp(d.first_logits - d.first_logits.max())
         probs /= probs.sum()
-        meaning = self._steering(self._tokenizer.decode([d.first_token]))
         likeliest = np.argsort(-probs)[:FIRST_WORD_CANDIDATES]
-        return float(sum(probs[t] for t in likeliest if self._steering(self._tokenizer.decode([int(t)])) == meaning))
+        return self._tokenizer.decode([d.first_token]), [(self._tokenizer.decode([int(t)]), float(probs[t])) for t in likeliest]
 
     def _decode(self, audio: np.ndarray, pad: np.ndarray) -> Decoded:
         """Greedy decoding as faster-whisper's transcribe() does it for one short segment (same
@@ -255,7 +245,7 @@ class WhisperRecognizer:
         """The audio of the last final transcript (for score_answers)."""
         return self._last_final_audio
 
-    def score_answers(self, audio: np.ndarray, question: str):
+    def score_answers(self, audio: np.ndarray, question: str, state: tuple | None = None):
         """Evidence for the understanding stage: how likely each expected answer to `question`
         ("rating", "yes_no", "found", "ready", "softened") is as the first words of `audio`
         (float32 at 16 kHz, e.g. last_final_audio). See closed_set.py; `closed_set.judge`
@@ -264,9 +254,11 @@ class WhisperRecognizer:
             raise ValueError("this recognizer was built without answer sets")
         import ctranslate2
 
-        if self._last is None or self._last[0] is not audio:
-            self._decode(audio, self._pad)
-        _, first, encoded, frames = self._last
+        if state is None or state[0] is not audio:
+            if self._last is None or self._last[0] is not audio:
+                self._decode(audio, self._pad)
+            state = self._last
+        _, first, encoded, frames = state
 
         def align(seqs):
             arr = np.array(encoded)

@@ -1,0 +1,190 @@
+"""The runtime: the system lane before the data lane, a stop at the voice before any journal
+write, lines spoken only once the journal has them, voice faults, button presses, voice onset."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from tests.tolerance import patience
+from voice_coach.clock import FakeClock
+from voice_coach.driver import SessionDriver
+from voice_coach.events import Heard, Pressed, SpeechDone, Tick, VoiceOnset
+from voice_coach.interfaces import Transcript
+from voice_coach.runtime import Runtime
+from voice_coach.understand import Understanding
+
+
+class RecordingVoice:
+    def __init__(self, log):
+        self.log = log
+
+    def say(self, text):
+        self.log.append(("say", text))
+
+    def cancel(self):
+        self.log.append(("cancel",))
+
+    @property
+    def speaking(self):
+        return False
+
+
+class BlockingJournal:
+    """A journal on a disk that hangs until released; records what it committed."""
+
+    def __init__(self, log):
+        self.log = log
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def batch(self, records):
+        self.entered.set()
+        assert self.release.wait(patience(5))
+        self.log += [("journal", r["type"]) for r in records]
+
+
+def build(content, journal=None, threaded=True):
+    log = []
+    driver = SessionDriver(content, FakeClock())
+    rt = Runtime(driver, RecordingVoice(log), Understanding(content.phrases), journal=journal, threaded_journal=threaded)
+    return rt, log
+
+
+def test_the_system_lane_is_drained_before_the_data_lane(content):
+    rt, log = build(content, threaded=False)
+    rt.start()
+    rt.step()
+    log.clear()
+    rt.post(SpeechDone())
+    rt.post(Heard("ready"))  # an answer: data lane
+    rt.post(Transcript("stop", final=False))  # posted last, handled first
+    rt.step()
+    assert log[0] == ("cancel",)
+    s = rt.driver.session
+    assert s.paused and s.phase_name == "preparation"  # "ready" came after the stop: not taken
+    assert rt.journal_stage.flush(patience(2))
+
+
+def test_a_stop_reaches_the_voice_before_any_journal_write(content):
+    log = []
+    journal = BlockingJournal(log)
+    rt, _ = build(content, journal)
+    rt.voice.log = log
+    rt.start()
+    assert journal.entered.wait(patience(2))  # the journal is stuck on the welcome
+    rt.post(Transcript("stop", final=False))
+    rt.step()
+    assert log[0] == ("cancel",) and not [e for e in log if e[0] == "journal"]
+    journal.release.set()
+    assert rt.journal_stage.flush(patience(5))
+    rt.step()
+    # Nothing said before the stop is spoken after it; the "Paused" line is, once committed.
+    said = [e[1] for e in log if e[0] == "say"]
+    assert said == ["Paused. Say resume when you're ready."]
+    assert log.index(("journal", "pause")) < log.index(("say", said[0]))
+    rt.close()
+
+
+def test_lines_are_spoken_only_after_the_journal_has_them(content):
+    log = []
+    journal = BlockingJournal(log)
+    rt, _ = build(content, journal)
+    rt.voice.log = log
+    rt.start()
+    rt.step()
+    assert not [e for e in log if e[0] == "say"]
+    journal.release.set()
+    assert rt.journal_stage.flush(patience(5))
+    rt.step()
+    first_say = next(i for i, e in enumerate(log) if e[0] == "say")
+    assert ("journal", "say") in log[:first_say]
+    rt.close()
+
+
+def test_a_button_stop_and_resume_go_through_the_system_lane(content):
+    rt, log = build(content, threaded=False)
+    rt.start()
+    rt.step()
+    rt.post(Heard("ready"))
+    rt.post(Pressed("stop"))
+    rt.step()
+    assert rt.driver.session.paused and ("cancel",) in log
+    rt.post(Pressed("resume"))
+    rt.step()
+    assert not rt.driver.session.paused
+
+
+def test_voice_onset_holds_the_next_line_until_words_or_a_second(content):
+    now = [0.0]
+    log = []
+    driver = SessionDriver(content, FakeClock())
+    rt = Runtime(driver, RecordingVoice(log), Understanding(content.phrases), threaded_journal=False, monotonic=lambda: now[0])
+    rt.start()
+    rt.post(VoiceOnset())
+    rt.step()
+    held = [e for e in log if e[0] == "say"]
+    assert held == []
+    now[0] = 1.5
+    rt.post(Tick())
+    rt.step()
+    assert [e for e in log if e[0] == "say"]
+
+
+def test_a_voice_that_keeps_failing_pauses_then_ends_the_session_failed(content, tmp_path):
+    """A real Voice whose synthesizer always raises, on the runtime. Before, the failure was posted
+    as a microphone fault: the coach said "I can't hear you: the voice failed (<exception>).
+    Please check the microphone", then "No more input", and the session ended `quit`."""
+    from voice_coach.voice import Voice
+
+    class Broken:
+        def synthesize(self, text):
+            raise RuntimeError("espeak: device busy")
+
+    class Sink:
+        def play(self, pcm):
+            pass
+
+        def cancel(self):
+            pass
+
+        def is_playing(self):
+            return False
+
+    seen = []
+    driver = SessionDriver(content, FakeClock())
+    box = {}
+    voice = Voice(Broken(), Sink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
+                  on_spoken=lambda: box["rt"].voice_works(), retry_after=0.01)
+    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append])
+    rt.start()
+    done = threading.Event()
+    threading.Thread(target=lambda: (rt.run(), done.set()), daemon=True).start()
+    assert done.wait(patience(10))
+    rt.finish(speech_timeout=1.0)
+    voice.close()
+    rt.close()
+    s = driver.session
+    assert s.outcome == "failed" and driver.exit_code == 6
+    faults = [r for r in seen if r["type"] == "fault"]
+    assert faults and faults[0]["source"] == "voice" and "device busy" in faults[0]["detail"]
+    pauses = [r for r in seen if r["type"] == "pause"]
+    assert pauses[0]["reason"] == "voice_failed"
+    said = " ".join(r["text"] for r in seen if r["type"] == "say")
+    assert "device busy" not in said and "microphone" not in said
+    assert "My voice failed" in said
+
+
+@pytest.mark.parametrize("text", ["stop", "it's tingling"])
+def test_an_urgent_transcript_judged_on_the_posting_thread_goes_to_the_system_lane(content, text):
+    rt, log = build(content, threaded=False)
+    rt.post(Transcript(text, final=True))
+    assert len(rt._system) == 1 and not rt._data
+
+
+def test_a_non_urgent_transcript_is_judged_before_the_dispatcher_sees_it(content):
+    rt, _ = build(content, threaded=False)
+    calls = []
+    rt.post(Transcript("six", final=True, again=lambda: calls.append(1) or "sticks"))
+    (heard,) = rt._data
+    assert calls == [1] and heard.sure is False

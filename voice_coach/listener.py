@@ -1,0 +1,76 @@
+"""The listener: microphone -> echo canceller -> recognizer -> the runtime, on its own thread.
+
+It posts what the recognizer reports (Transcript evidence) and what goes wrong (faults); what the
+words mean, and whether they are urgent, is the runtime's and the understanding stage's business.
+Any error on its thread is a fault (the session pauses) and the thread keeps listening: a dead
+listener would leave the coach guiding deaf.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from voice_coach.audio.faults import AudioFault  # light: no audio library behind it
+from voice_coach.events import Fault, Restored
+from voice_coach.interfaces import AudioSource, Recognizer
+
+
+class Listener:
+    def __init__(self, source: AudioSource, recognizer: Recognizer, post: Callable[[object], None], echo=None):
+        self.source = source
+        self.recognizer = recognizer
+        self.post = post
+        self.echo = echo
+        self.faulted_since: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    def start(self) -> None:
+        self.source.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.source.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen_once()
+            except Exception as e:  # noqa: BLE001
+                self._fault(Fault("recognizer", "failed", f"listener: {e!r}"))
+                time.sleep(0.1)
+
+    def _listen_once(self) -> None:
+        try:
+            chunk = self.source.read(timeout=0.2)
+        except AudioFault as f:
+            self._fault(Fault("mic", f.reason if f.reason in ("stalled", "overflow") else "error", f.detail))
+            time.sleep(0.1)
+            return
+        if chunk is None:
+            return
+        if self.faulted_since is not None:
+            self.faulted_since = None
+            self.post(Restored("mic"))
+        try:
+            if self.echo is not None:
+                # Align the reference by capture time: the listener may run behind the mic.
+                chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
+            transcripts = self.recognizer.accept(chunk) if len(chunk) else []
+        except Exception as e:  # noqa: BLE001
+            self._fault(Fault("recognizer", "failed", repr(e)))
+            return
+        for tr in transcripts:
+            self.hear(tr)
+
+    def hear(self, tr) -> None:
+        self.post(tr)
+
+    def _fault(self, fault: Fault) -> None:
+        if self.faulted_since is None:
+            self.faulted_since = time.monotonic()
+            self.post(fault)

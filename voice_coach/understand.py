@@ -1,0 +1,139 @@
+"""The understanding stage, between the recognizer and the session: what the words mean, whether
+they are urgent, whether the engine was sure of them, and when a rating is read back.
+
+One place per rule:
+- `urgent(intents)`: what counts as urgent (a red flag, then stop or pause). Everything that must
+  act at once asks this: the listener (to silence the voice before the session sees the words),
+  the session, the console, and the benchmarks' scoring.
+- `Understanding.sure(transcript)`: whether an answer that would steer the session (a rating, yes,
+  no, resume, a place...) can be acted on. Recognizers only report evidence (text, confidence,
+  word confidences, first-word alternatives, a second decode on demand); this decides. An unsure
+  transcript still acts on anything urgent: a doubted stop stops.
+- `reads_back(value, guidance)`: a rating this low is read back before the coach says "deeper".
+
+The words themselves come from the phrase book (voice_coach/intents.py, content/phrases.toml).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from voice_coach.events import Heard
+from voice_coach.intents import NONE, RED_FLAG, Intent, PhraseBook
+from voice_coach.interfaces import Transcript
+
+# Intents that act at once, even from a partial or unsure transcript, even while the coach speaks.
+STOPS = ("stop", "pause")
+URGENT_INTENTS = frozenset({RED_FLAG, *STOPS})
+
+# Whisper: the first word must carry at least this share of the model's probability for its
+# meaning (chosen on the Speech Commands clips; see docs/benchmarks/results.md).
+FIRST_WORD_FLOOR = 0.3
+# Engines that give word confidences (Vosk): every word of a steering answer must reach this.
+# A starting point, not measured here (no Vosk model on the build machine).
+WORD_CONFIDENCE_FLOOR = 0.5
+
+
+def urgent(intents: Iterable[Intent]) -> Intent | None:
+    """The urgent intent among these, if any: a red flag before a stop or pause."""
+    intents = list(intents)
+    flag = next((i for i in intents if i.name == RED_FLAG), None)
+    return flag or next((i for i in intents if i.name in STOPS), None)
+
+
+def intents(pb: PhraseBook, text: str, sure: bool = True) -> list[Intent]:
+    """What the text means; for an unsure transcript only the urgent intents count."""
+    found = pb.parse(text)
+    if not sure:
+        found = [i for i in found if i.name in URGENT_INTENTS]
+    return found or [Intent(NONE)]
+
+
+def steering(pb: PhraseBook, text: str) -> tuple[Intent, ...] | None:
+    """What the text would make the session do other than halt, stop or pause; None if nothing.
+    These are what must be sure before they act."""
+    found = tuple(i for i in pb.parse(text) if i.name not in URGENT_INTENTS and i.name != NONE)
+    return found or None
+
+
+def reads_back(value: int, guidance) -> bool:
+    """A rating at or below guidance.confirm_at_or_below is read back before the coach acts on it:
+    recognizers hear "on" as "one" and "to" as "two", and pressing harder on a misheard rating is
+    the unsafe side."""
+    return value <= guidance.confirm_at_or_below
+
+
+def answer_question(meaning: Sequence[Intent]) -> tuple[str, object] | None:
+    """The closed-set question a steering meaning answers, and the answer ('rating', 6), or None
+    when it is not a plain answer (resume, a place, two answers at once)."""
+    if len(meaning) != 1:
+        return None
+    i = meaning[0]
+    if i.name == "rating" and isinstance(i.value, int) and 1 <= i.value <= 10:
+        return "rating", i.value
+    if i.name in ("yes", "no"):
+        return "yes_no", i.name
+    if i.name in ("found", "ready", "softened"):
+        return i.name, i.name
+    return None
+
+
+class Understanding:
+    """The stage bound to one phrase book (and, for read-back, the routine's guidance)."""
+
+    def __init__(self, phrases: PhraseBook, guidance=None):
+        self.phrases = phrases
+        self.guidance = guidance
+
+    def intents(self, text: str, sure: bool = True) -> list[Intent]:
+        return intents(self.phrases, text, sure)
+
+    def urgent(self, text: str) -> Intent | None:
+        return urgent(self.phrases.parse(text))
+
+    def steering(self, text: str) -> tuple[Intent, ...] | None:
+        return steering(self.phrases, text)
+
+    def reads_back(self, value: int) -> bool:
+        return reads_back(value, self.guidance)
+
+    # -- sureness -------------------------------------------------------------------------------
+
+    def sure(self, tr: Transcript) -> bool:
+        """Can this transcript steer the session? Partials never steer (only urgent words act on
+        them), and a transcript that would not steer needs no check."""
+        if not tr.final or not tr.text.strip():
+            return True
+        meaning = self.steering(tr.text)
+        if meaning is None:
+            return True
+        if tr.words and min(c for _, c in tr.words) < WORD_CONFIDENCE_FLOOR:
+            return False
+        question = answer_question(meaning)
+        if tr.answers is not None and question is not None:
+            # Closed-set evidence: the expected answers scored directly; the free transcript's
+            # answer is sure when the scores back it (recognizers/closed_set.py, judge). This
+            # replaces the first-word floor and the second decode for these answers.
+            from voice_coach.recognizers.closed_set import judge
+
+            free = question[1]
+            j = judge(tr.answers(question[0]), free)
+            return j.sure and j.answer == free
+        if tr.first_word is not None:
+            chosen, candidates = tr.first_word()
+            if self._first_word_mass(chosen, candidates) < FIRST_WORD_FLOOR:
+                return False
+        if tr.again is not None:
+            # A misheard word is usually heard the same way again; a borderline one often is not.
+            return self.steering(tr.again()) == meaning
+        return True
+
+    def _first_word_mass(self, chosen: str, candidates: Sequence[tuple[str, float]]) -> float:
+        """The probability of the first-word candidates that mean what the chosen first word
+        means ("One", "one" and "1" together)."""
+        meaning = self.steering(chosen)
+        return float(sum(p for text, p in candidates if self.steering(text) == meaning))
+
+    def heard(self, tr: Transcript) -> Heard:
+        """The session event for a transcript, judged."""
+        return Heard(tr.text, tr.final, self.sure(tr))
