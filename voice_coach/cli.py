@@ -62,6 +62,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute")
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
     p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")
+    p.add_argument("--no-barge-in", action="store_true", help="keep talking when someone starts to speak (the coach still stops on a stop word)")
 
 
 def main(argv: list[str] | None = None) -> int:

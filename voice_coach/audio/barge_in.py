@@ -117,9 +117,17 @@ class BargeIn:
     """Feed the raw microphone and the playback reference chunk by chunk (same chunking, same
     clock); get voice onsets (duck the coach) and offsets."""
 
+    # With the canceller's output: voice must also be voice there (at this lower bar, since the
+    # residual suppressor distorts it), so that music or room sound left by the canceller while the
+    # coach's echo fills the raw signal is not taken for a person.
+    CLEANED_ON = 0.25
+
     def __init__(self, vad: SileroVad | None = None, gate: EchoGate | None = None, detector: OnsetDetector | None = None,
-                 residual: ResidualGate | None = None):
+                 residual: ResidualGate | None = None, cleaned_vad: SileroVad | None = None, cleaned_on: float | None = None):
         self.vad = vad or SileroVad()
+        self._cleaned_vad = cleaned_vad
+        # 0 turns the second VAD off (residual level alone: more stops caught, more false ducks).
+        self.cleaned_on = self.CLEANED_ON if cleaned_on is None else cleaned_on
         self.gate = gate or EchoGate()
         self.residual = residual or ResidualGate()
         self._clean_rest = np.zeros(0, np.int16)
@@ -131,14 +139,20 @@ class BargeIn:
 
     def reset(self) -> None:
         self.vad.reset()
+        if self._cleaned_vad is not None:
+            self._cleaned_vad.reset()
+        self._clean_rest = np.zeros(0, np.int16)
         self.detector = OnsetDetector(self.detector.on, self.detector.off, self.detector.onset_windows, self.detector.offset_s)
         self._mic_rest = np.zeros(0, np.int16)
 
-    def push(self, mic: np.ndarray, played: np.ndarray | None = None, cleaned: np.ndarray | None = None) -> list[VoiceEvent]:
+    def push(self, mic: np.ndarray, played: np.ndarray | None = None, cleaned: np.ndarray | None = None,
+             playing: bool | None = None) -> list[VoiceEvent]:
         """mic: raw microphone; played: what the speaker played over the same span; cleaned: the
         echo canceller's output for the same span. With `cleaned`, double talk is judged by what
         the canceller could not explain (ResidualGate); without it, by level against the
-        playback's envelope (EchoGate)."""
+        playback's envelope (EchoGate). playing: whether the coach is speaking, when the caller
+        knows it better than the reference envelope does (the live listener has no aligned
+        reference; the canceller holds it)."""
         mic = np.asarray(mic, dtype=np.int16).reshape(-1)
         self.gate.push_reference(played if played is not None else np.zeros(len(mic), np.int16))
         x = np.concatenate([self._mic_rest, mic])
@@ -151,20 +165,23 @@ class BargeIn:
             c = np.concatenate([self._clean_rest, np.asarray(cleaned, dtype=np.int16).reshape(-1)])
             cw = [c[i * WINDOW : (i + 1) * WINDOW] for i in range(len(probs))]
             self._clean_rest = c[n:]
+            if self.cleaned_on > 0 and self._cleaned_vad is None:
+                self._cleaned_vad = SileroVad()
+            cprobs = [self._cleaned_vad.accept(w)[0] if self.cleaned_on > 0 else 1.0 for w in cw]
         out = []
         start = self.samples - (len(x) - len(mic))
         for k, (p, w) in enumerate(zip(probs, windows)):
             excess = self.gate.excess_db(w)
-            playing = excess != float("inf")
+            now_playing = excess != float("inf") if playing is None else playing
             if cleaned is not None:
                 residual = self.residual.excess_db(cw[k])
-                passes = residual >= self.residual.margin_db
+                passes = residual >= self.residual.margin_db and cprobs[k] >= self.cleaned_on
             else:
                 passes = excess >= self.gate.margin_db
-            voiced = p if (not playing or passes) else 0.0
+            voiced = p if (not now_playing or passes) else 0.0
             self.last_prob, self.last_excess = p, excess
             ev = self.detector.push(voiced)
             if ev:
-                out.append(VoiceEvent(ev, start + (k + 1) * WINDOW, playing))
+                out.append(VoiceEvent(ev, start + (k + 1) * WINDOW, now_playing))
         self.samples += len(mic)
         return out
