@@ -77,9 +77,10 @@ class WhisperClip:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         from voice_coach.recognizers.closed_set import ClosedSetScorer, answer_sets
-        from voice_coach.recognizers.whisper_engine import max_tokens
+        from voice_coach.recognizers.whisper_engine import collapse_loops, max_tokens
 
         self._max_tokens = max_tokens
+        self._collapse = collapse_loops
 
         self.model = WhisperModel(str(whisper_model_dir(size)), device="cpu", compute_type="int8", cpu_threads=1)
         self.tok = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe", language="en")
@@ -102,7 +103,7 @@ class WhisperClip:
                                       suppress_tokens=self.suppress)[0]
         tokens = r.sequences_ids[0]
         mean_lp = r.scores[0] * len(tokens) / (len(tokens) + 1)
-        text = self.tok.decode(tokens).strip()
+        text = self._collapse(self.tok.decode(tokens).strip())
         if r.no_speech_prob > 0.6 and mean_lp <= -1.0:
             text = ""
         first = np.array(r.logits[0][0], dtype=np.float64)
@@ -276,6 +277,22 @@ def rtf_lines(out_dir: Path) -> list[str]:
 # --- summary ------------------------------------------------------------------------------------
 
 
+def reheard(rows: list[dict], pb) -> list[dict]:
+    """Outcomes recomputed from each clip's stored text with today's phrase book and the Whisper
+    adapter's loop collapsing (collapse_loops), so a rule change needs no new decode. PocketSphinx
+    rows keep theirs (its partials matter and are not stored)."""
+    from benchmarks.scoring import outcome
+    from voice_coach.recognizers.whisper_engine import collapse_loops
+
+    out = []
+    for r in rows:
+        if "path" in r and "text" in r:
+            o = outcome(pb, [[collapse_loops(r["text"]), True, None, 0.0, True]])
+            r = {**r, "text": o.final_text, "urgent": o.urgent, "rating": o.rating, "yes": o.yes, "no": o.no}
+        out.append(r)
+    return out
+
+
 def summarise(rows: list[dict]) -> dict:
     from benchmarks.scoring import rate
 
@@ -399,6 +416,10 @@ def report(out_dir: Path) -> dict:
         f = out_dir / "engines" / f"{name}.jsonl"
         if f.exists():
             rows[name] = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    from voice_coach.routine import load_content
+
+    pb = load_content(Path(__file__).resolve().parent.parent / "content").phrases
+    rows = {name: rs if ENGINES[name][0] == "pocketsphinx" else reheard(rs, pb) for name, rs in rows.items()}
     keys = [{(r["path"], r["snr"]) for r in rs if "path" in r} for rs in rows.values()]
     common = set.intersection(*keys) if keys else set()
     results = {name: summarise([r for r in rs if "path" not in r or (r["path"], r["snr"]) in common]) for name, rs in rows.items()}
@@ -464,6 +485,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not a.report_only:
         for name in a.engine or [*ENGINES, "rtf"]:
+            missing = _missing(name)
+            if missing:
+                print(f"bench engines: {name} skipped: {missing} (pip install -e .[candidates])", file=sys.stderr)
+                continue
             cmd = [sys.executable, "-m", "benchmarks.engines", "--child", name, "--out", str(a.out), "--content", str(a.content)] + (["--quick"] if a.quick else [])
             if shutil_which("taskset"):
                 cmd = ["taskset", "-c", str(a.cpu)] + cmd
@@ -474,6 +499,20 @@ def main(argv: list[str] | None = None) -> int:
     report(a.out)
     print(f"bench engines: wrote {a.out / 'engines.md'}", file=sys.stderr)
     return 0
+
+
+def _missing(name: str) -> str | None:
+    import importlib.util
+
+    kind, size = ENGINES.get(name, ("rtf", None, None))[:2]
+    if kind == "moonshine" and importlib.util.find_spec("moonshine_voice") is None:
+        return "moonshine-voice is not installed"
+    if kind == "whisper" and size == "base":
+        from voice_coach.recognizers import model_parts
+
+        if not model_parts.available():
+            return "the Whisper base packages are not installed"
+    return None
 
 
 def shutil_which(cmd: str) -> str | None:

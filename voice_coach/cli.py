@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure recognition accuracy, false triggers, latency and cost")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     bench.add_argument("--quick", action="store_true", help="a small sample, for a fast look")
+    bench.add_argument("--engines", action="store_true", help="candidate recognizers side by side on the same clips (benchmarks/engines.py)")
+    bench.add_argument("--barge-in", action="store_true", help="barge-in over the coach's own voice, offline (benchmarks/barge_in.py)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -114,7 +116,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
     if args.command == "bench":
         from voice_coach.bench import run_bench
 
-        return run_bench(content, out=args.out, quick=args.quick)
+        return run_bench(content, out=args.out, quick=args.quick, engines=args.engines, barge_in=args.barge_in)
     if args.command == "history":
         from voice_coach.history import run_history
 

@@ -232,7 +232,7 @@ class WhisperRecognizer:
         mean_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         # A float64 copy: the array outlives the result that owns the scores.
         first_logits = np.array(result.logits[0][0], dtype=np.float64) if result.logits and result.logits[0] else None
-        text = self._tokenizer.decode(tokens).strip()
+        text = collapse_loops(self._tokenizer.decode(tokens).strip())
         if (result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_logprob <= LOG_PROB_THRESHOLD) or not text:
             d = Decoded("", None, None, None)
         else:
@@ -273,6 +273,25 @@ class WhisperRecognizer:
     @staticmethod
     def _seconds(chunks: list[bytes]) -> float:
         return sum(len(c) for c in chunks) / 2 / SAMPLE_RATE
+
+
+def collapse_loops(text: str, at: int = 3) -> str:
+    """A word repeated `at` or more times in a row is one word: Whisper's decoder, stuck in a loop
+    (common with short encoder windows), writes "star star star ..." for one "star". Twice stays
+    ("stop stop", "no no"), as a person may say it."""
+    import re
+
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        key = re.sub(r"\W", "", words[i].lower())
+        while j + 1 < len(words) and re.sub(r"\W", "", words[j + 1].lower()) == key and key:
+            j += 1
+        out += words[i : j + 1] if j - i + 1 < at else [words[i]]
+        i = j + 1
+    return " ".join(out)
 
 
 def max_tokens(seconds: float) -> int:
