@@ -231,3 +231,70 @@ def test_a_voice_that_fails_once_comes_back_and_the_session_waits_for_resume(con
     assert not driver.session.paused and driver.session.outcome is None
     voice.close()
     rt.close()
+
+
+class SpeakingVoice(RecordingVoice):
+    """A voice in the middle of a line: interrupt() gives back what had not finished."""
+
+    def __init__(self, log):
+        super().__init__(log)
+        self.unfinished = ["Press with your thumb. Say stop at any time."]
+
+    @property
+    def speaking(self):
+        return bool(self.unfinished)
+
+    def interrupt(self):
+        self.log.append(("interrupt",))
+        lines, self.unfinished = self.unfinished, []
+        return lines
+
+
+def _barge_in_runtime(content):
+    now = [0.0]
+    log = []
+    rt = Runtime(SessionDriver(content, FakeClock()), SpeakingVoice(log), Understanding(content.phrases), threaded_journal=False, monotonic=lambda: now[0])
+    rt.start()
+    rt.step()
+    log.clear()
+    return rt, log, now
+
+
+def test_voice_onset_over_the_coach_silences_it_and_the_line_resumes_from_its_start(content):
+    rt, log, now = _barge_in_runtime(content)
+    rt.post(VoiceOnset())
+    rt.step()
+    assert log == [("interrupt",)]  # quiet at once, nothing said yet
+    now[0] = 0.5
+    rt.post(Tick())
+    rt.step()
+    assert ("say", "Press with your thumb. Say stop at any time.") not in log  # still listening
+    now[0] = 1.01  # nothing urgent within the hold: the interrupted line again, from its start
+    rt.post(Tick())
+    rt.step()
+    assert ("say", "Press with your thumb. Say stop at any time.") in log
+    assert rt.interruptions == 1
+
+
+def test_words_that_are_not_urgent_resume_the_line_at_once(content):
+    rt, log, now = _barge_in_runtime(content)
+    rt.post(VoiceOnset())
+    rt.step()
+    now[0] = 0.3
+    rt.post(Transcript("mm hmm", final=True))
+    rt.step()
+    assert ("say", "Press with your thumb. Say stop at any time.") in log
+
+
+def test_an_urgent_word_after_onset_drops_the_interrupted_line_and_pauses(content):
+    rt, log, now = _barge_in_runtime(content)
+    rt.post(VoiceOnset())
+    rt.step()
+    now[0] = 0.3
+    rt.post(Transcript("stop", final=False))
+    rt.step()
+    now[0] = 2.0
+    rt.post(Tick())
+    rt.step()
+    assert ("say", "Press with your thumb. Say stop at any time.") not in log
+    assert rt.driver.session.paused

@@ -167,3 +167,27 @@ def test_real_recordings_sure_or_not(rec, clip, text, sure):
 
     heard = transcribe_file(rec, COMMANDS / clip, Understanding(load_phrasebook(default_content_dir() / "phrases.toml")))
     assert (heard.text, heard.sure) == (text, sure)
+
+
+def test_answers_are_scored_against_the_question_on_the_last_final(rec):
+    """score_answers on a real 'six' and a real 'go', reusing the final's own decode."""
+    from benchmarks.audio import pad, read_wav, shared_dir
+    from voice_coach.recognizers.closed_set import judge
+
+
+    heard = {}
+    for word in ("six", "go"):
+        f = sorted((shared_dir() / "speech" / "commands" / word).glob("*.wav"))[0]
+        pcm = pad(read_wav(f), 0.3, 0.6)
+        for i in range(0, len(pcm), 320):
+            rec.accept(pcm[i : i + 320])
+        rec.flush()
+        audio = rec.last_final_audio
+        heard[word] = judge(rec.score_answers(audio, "rating")).answer
+    assert heard == {"six": 6, "go": None}
+
+
+def test_token_cap_grows_with_the_audio():
+    from voice_coach.recognizers.whisper_engine import max_tokens
+
+    assert max_tokens(1.0) == 16 and max_tokens(8.0) == 72 and max_tokens(100) == 448

@@ -20,7 +20,7 @@ from pathlib import Path
 from voice_coach.errors import UserError
 
 
-def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False) -> int:
+def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False, engines: bool = False, barge_in: bool = False) -> int:
     repo = Path(__file__).resolve().parents[1]
     if not (repo / "benchmarks" / "run.py").is_file():
         raise UserError(f"voice-coach bench needs the source checkout (no benchmarks/ next to {repo / 'voice_coach'})")
@@ -31,6 +31,17 @@ def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False) ->
 
         run_lanes(Path(content_dir), Path(out), trials=40 if quick else 200)
         return 0
+    if engines or barge_in:
+        rc = 0
+        if engines:
+            from benchmarks.engines import main as engines_main
+
+            rc |= engines_main(["--out", str(out), "--content", str(content_dir)] + (["--quick"] if quick else []))
+        if barge_in:
+            from benchmarks.barge_in import main as barge_main
+
+            rc |= barge_main(["--out", str(out), "--content", str(content_dir)] + (["--stops", "6"] if quick else []))
+        return rc
     from benchmarks.run import main
 
     return main(Path(content_dir), Path(out), quick)

@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     bench.add_argument("--quick", action="store_true", help="a small sample, for a fast look")
     bench.add_argument("--lanes", action="store_true", help="only the runtime's stop path with a slow journal disk (seconds, no audio)")
+    bench.add_argument("--engines", action="store_true", help="candidate recognizers side by side on the same clips (benchmarks/engines.py)")
+    bench.add_argument("--barge-in", action="store_true", help="barge-in over the coach's own voice, offline (benchmarks/barge_in.py)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -80,6 +82,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=int, default=None, help="speaking rate, words per minute")
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
     p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")
+    p.add_argument("--no-barge-in", action="store_true", help="keep talking when someone starts to speak (the coach still stops on a stop word)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +191,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
         writable_folder(args.out, "--out")
         from voice_coach.bench import run_bench
 
-        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes)
+        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes, engines=args.engines, barge_in=args.barge_in)
     if args.command == "history":
         from voice_coach.history import run_history
 

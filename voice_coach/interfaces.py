@@ -31,6 +31,10 @@ class Transcript:
     # Engines that can decode the same audio again under other conditions (Whisper, with more
     # silence around it): a function, called only when it matters, giving the second text.
     again: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    # Engines that can score expected answers directly (Whisper, closed-set): a function, called
+    # only when it matters, from a question ("rating", "yes_no", "found", "ready", "softened") to
+    # voice_coach.recognizers.closed_set.AnswerScores.
+    answers: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
 
 
 @runtime_checkable

@@ -13,13 +13,19 @@ import time
 from collections.abc import Callable
 
 from voice_coach.audio.faults import AudioFault  # light: no audio library behind it
-from voice_coach.events import Fault, Restored
+from voice_coach.events import Fault, Restored, VoiceOnset
 from voice_coach.interfaces import AudioSource, Recognizer
 
 
 class Listener:
-    def __init__(self, source: AudioSource, recognizer: Recognizer, post: Callable[[object], None], echo=None):
+    def __init__(self, source: AudioSource, recognizer: Recognizer, post: Callable[[object], None], echo=None,
+                 barge_in=None, speaking: Callable[[], bool] = lambda: False):
+        """barge_in: a voice_coach.audio.barge_in.BargeIn, fed the raw microphone and the echo
+        canceller's output; its onsets go to the system lane as VoiceOnset. speaking: whether the
+        coach's voice is playing (the double-talk rule applies only then)."""
         self.source = source
+        self.barge_in = barge_in
+        self.speaking = speaking
         self.recognizer = recognizer
         self.post = post
         self.echo = echo
@@ -57,9 +63,15 @@ class Listener:
             self.faulted_since = None
             self.post(Restored("mic"))
         try:
+            raw = chunk
             if self.echo is not None:
                 # Align the reference by capture time: the listener may run behind the mic.
                 chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
+            if self.barge_in is not None:
+                playing = self.speaking()
+                for ev in self.barge_in.push(raw, cleaned=chunk if self.echo is not None else None, playing=playing):
+                    if ev.kind == "onset" and ev.during_playback:
+                        self.post(VoiceOnset())
             transcripts = self.recognizer.accept(chunk) if len(chunk) else []
         except Exception as e:  # noqa: BLE001
             self._fault(Fault("recognizer", "failed", repr(e)))

@@ -123,7 +123,15 @@ def build_live(content, args: Namespace, clock: Clock, out=sys.stdout, *, source
     )
     runtime = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), journal=journal, acks=[log, Screen(out)])
     announce(journal)
-    listener = Listener(source, recognizer, runtime.post, echo=echo)
+    barge_in = None
+    if echo is not None and not getattr(args, "no_barge_in", False):
+        from voice_coach.audio.barge_in import BargeIn
+
+        try:
+            barge_in = BargeIn()
+        except UserError as e:
+            print(f"voice-coach: warning: {e.message}; the coach will not fall quiet when you start to speak", file=sys.stderr)
+    listener = Listener(source, recognizer, runtime.post, echo=echo, barge_in=barge_in, speaking=lambda: voice.speaking)
     give_up = getattr(args, "deaf_timeout", GIVE_UP_AFTER_SECONDS)
     return LiveCoach(runtime, voice, listener, give_up_after=give_up)
 

@@ -211,6 +211,7 @@ class Runtime:
         self._wake = threading.Condition()
         self.generation = 0  # bumped by every cancel; a line emitted before it is never spoken
         self._hold_until = 0.0
+        self.interruptions = 0  # lines cut by voice onset (barge-in)
         self._held: collections.deque[str] = collections.deque()
         self.journal_stage = JournalStage(journal, [*acks, self._spoken_ack], threaded=threaded_journal)
         self._gen_of: dict[int, int] = {}
@@ -326,12 +327,14 @@ class Runtime:
         elif isinstance(item, CancelRequest):
             self._cancel()
         elif isinstance(item, VoiceOnset):
-            # Someone speaks: start no new line for a moment, and let a voice that can duck do so
-            # (the line playing goes on: only words stop it).
+            # Barge-in: the person started speaking. The coach falls quiet at once; its unfinished
+            # lines wait, and are said again from their start when the hold ends (ONSET_HOLD_SECONDS,
+            # or at once when the words turn out not to be urgent). An urgent word cancels them.
             self._hold_until = self._monotonic() + ONSET_HOLD_SECONDS
-            duck = getattr(self.voice, "duck", None)
-            if duck is not None:
-                duck()
+            interrupt = getattr(self.voice, "interrupt", None)
+            if interrupt is not None and self.voice.speaking:
+                self._held.extendleft(reversed(interrupt()))
+                self.interruptions += 1
         elif isinstance(item, Heard):
             if self.understand.urgent(item.text) is not None:
                 self._cancel()  # the voice first: before the session, before any journal write

@@ -67,6 +67,21 @@ def reads_back(value: int, guidance) -> bool:
     return value <= guidance.confirm_at_or_below
 
 
+def answer_question(meaning: Sequence[Intent]) -> tuple[str, object] | None:
+    """The closed-set question a steering meaning answers, and the answer ('rating', 6), or None
+    when it is not a plain answer (resume, a place, two answers at once)."""
+    if len(meaning) != 1:
+        return None
+    i = meaning[0]
+    if i.name == "rating" and isinstance(i.value, int) and 1 <= i.value <= 10:
+        return "rating", i.value
+    if i.name in ("yes", "no"):
+        return "yes_no", i.name
+    if i.name in ("found", "ready", "softened"):
+        return i.name, i.name
+    return None
+
+
 class Understanding:
     """The stage bound to one phrase book (and, for read-back, the routine's guidance)."""
 
@@ -98,6 +113,16 @@ class Understanding:
             return True
         if tr.words and min(c for _, c in tr.words) < WORD_CONFIDENCE_FLOOR:
             return False
+        question = answer_question(meaning)
+        if tr.answers is not None and question is not None:
+            # Closed-set evidence: the expected answers scored directly; the free transcript's
+            # answer is sure when the scores back it (recognizers/closed_set.py, judge). This
+            # replaces the first-word floor and the second decode for these answers.
+            from voice_coach.recognizers.closed_set import judge
+
+            free = question[1]
+            j = judge(tr.answers(question[0]), free)
+            return j.sure and j.answer == free
         if tr.first_word is not None:
             chosen, candidates = tr.first_word()
             if self._first_word_mass(chosen, candidates) < FIRST_WORD_FLOOR:

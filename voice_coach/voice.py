@@ -42,6 +42,7 @@ class Voice:
         self._generation = 0
         self._lock = threading.Lock()  # guards _generation and _in_hand; a cancel never falls between the check and play()
         self._in_hand = 0  # lines queued or being rendered/played
+        self._current: tuple[int, str] | None = None  # the line being rendered or played
         self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
         self._thread.start()
 
@@ -63,6 +64,25 @@ class Voice:
                 if item is not None:
                     self._in_hand -= 1
             self.sink.cancel()
+
+    def interrupt(self) -> list[str]:
+        """Silence now, like cancel(), and give back the lines that had not finished (the one
+        being spoken first, then the queued ones), so they can be said again from their start."""
+        with self._lock:
+            lines = [self._current[1]] if self._current is not None and self._current[0] == self._generation else []
+            queued = []
+            while True:
+                try:
+                    item = self._lines.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    self._in_hand -= 1
+                    if item[0] == self._generation:
+                        queued.append(item[1])
+            self._generation += 1
+            self.sink.cancel()
+        return lines + queued
 
     @property
     def speaking(self) -> bool:
@@ -98,6 +118,8 @@ class Voice:
             if item is None:
                 return
             generation, text = item
+            with self._lock:
+                self._current = item
             for attempt in range(self.retries + 1):
                 if attempt:
                     time.sleep(self.retry_after * attempt)
@@ -111,6 +133,7 @@ class Voice:
                 self._on_spoken()
                 break
             with self._lock:
+                self._current = None
                 self._in_hand -= 1  # this line was taken from the queue, so no cancel counted it off
                 idle = self._in_hand == 0
             if idle:

@@ -58,9 +58,10 @@ def make_recognizer(
 
         rec = VoskRecognizer(resolve_model(model, models_dir))
     elif engine == "whisper":
+        from voice_coach.recognizers.closed_set import answer_sets
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
-        rec = WhisperRecognizer()
+        rec = WhisperRecognizer(answers=answer_sets(phrasebook))
     else:
         from voice_coach.recognizers.pocketsphinx_engine import PocketSphinxRecognizer
 

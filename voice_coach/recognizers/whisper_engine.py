@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import importlib.util
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Hashable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,8 @@ class WhisperRecognizer:
         pad_seconds: float = 0.3,
         preroll: float = 0.5,
         recheck_pad_seconds: float = 0.8,
+        window_s: float = 30.0,
+        answers: Mapping[str, Mapping[Hashable, Iterable[str]]] | None = None,
     ):
         model_dir = model_dir or find_model()
         if model_dir is None:
@@ -96,6 +98,17 @@ class WhisperRecognizer:
         self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
         self._ps = pocketsphinx
+        # Encoder window in mel frames (100 a second): Whisper was trained on 30 s, and
+        # faster-whisper always pads to it; a shorter window costs less (see docs/benchmarks/engines.md).
+        self.window_frames = int(window_s * 100)
+        # Closed-set answers (closed_set.answer_sets), scored by score_answers() on request.
+        self._answers = None
+        if answers:
+            from voice_coach.recognizers.closed_set import ClosedSetScorer
+
+            self._answers = ClosedSetScorer(self._tokenizer.encode, answers)
+        self._last: tuple | None = None  # (audio, first-step logits, encoded, frames) of the last decode
+        self._last_final_audio: np.ndarray | None = None
         self._recheck_pad = np.zeros(int(recheck_pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.partial_every = partial_every
         self.partial_window = partial_window
@@ -175,13 +188,16 @@ class WhisperRecognizer:
         return [self._heard(audio)]
 
     def _heard(self, audio: np.ndarray) -> Transcript:
+        self._last_final_audio = audio
         d = self._decode(audio, self._pad)
         if not d.text:
             return Transcript(d.text, final=True, confidence=d.confidence)
+        state = self._last  # this decode's first step and encoder output, for the answers
         return Transcript(
             d.text, final=True, confidence=d.confidence,
             first_word=lambda: self.first_word(d),
             again=lambda: self._decode(audio, self._recheck_pad).text,
+            answers=(lambda question: self.score_answers(audio, question, state)) if self._answers is not None else None,
         )
 
     def first_word(self, d: Decoded) -> tuple[str, list[tuple[str, float]]]:
@@ -198,13 +214,14 @@ class WhisperRecognizer:
         which transcribe() does not return."""
         from faster_whisper.audio import pad_or_trim
 
-        features = self._model.feature_extractor(np.concatenate([pad, audio, pad]))
-        encoded = self._model.encode(pad_or_trim(features[:, :-1]))
+        features = self._model.feature_extractor(np.concatenate([pad, audio, pad]))[:, :-1]
+        frames = min(3000, max(self.window_frames, features.shape[1]))
+        encoded = self._model.encode(pad_or_trim(features, frames))
         result = self._model.model.generate(
             encoded,
             [self._prompt],
             beam_size=1,
-            max_length=self._model.max_length,
+            max_length=max_tokens((len(audio) + 2 * len(pad)) / SAMPLE_RATE),
             return_scores=True,
             return_no_speech_prob=True,
             return_logits_vocab=True,
@@ -213,14 +230,42 @@ class WhisperRecognizer:
         )[0]
         tokens = result.sequences_ids[0]
         mean_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        if result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_logprob <= LOG_PROB_THRESHOLD:
-            return Decoded("", None, None, None)
-        text = self._tokenizer.decode(tokens).strip()
-        if not text:
-            return Decoded("", None, None, None)
         # A float64 copy: the array outlives the result that owns the scores.
-        first_logits = np.array(result.logits[0][0], dtype=np.float64)
-        return Decoded(text, float(np.exp(mean_logprob)), tokens[0], first_logits)
+        first_logits = np.array(result.logits[0][0], dtype=np.float64) if result.logits and result.logits[0] else None
+        text = collapse_loops(self._tokenizer.decode(tokens).strip())
+        if (result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_logprob <= LOG_PROB_THRESHOLD) or not text:
+            d = Decoded("", None, None, None)
+        else:
+            d = Decoded(text, float(np.exp(mean_logprob)), tokens[0], first_logits)
+        self._last = (audio, first_logits, encoded, frames)
+        return d
+
+    @property
+    def last_final_audio(self) -> np.ndarray | None:
+        """The audio of the last final transcript (for score_answers)."""
+        return self._last_final_audio
+
+    def score_answers(self, audio: np.ndarray, question: str, state: tuple | None = None):
+        """Evidence for the understanding stage: how likely each expected answer to `question`
+        ("rating", "yes_no", "found", "ready", "softened") is as the first words of `audio`
+        (float32 at 16 kHz, e.g. last_final_audio). See closed_set.py; `closed_set.judge`
+        turns it into an answer. Reuses the last decode's encoder output when it was this audio."""
+        if self._answers is None:
+            raise ValueError("this recognizer was built without answer sets")
+        import ctranslate2
+
+        if state is None or state[0] is not audio:
+            if self._last is None or self._last[0] is not audio:
+                self._decode(audio, self._pad)
+            state = self._last
+        _, first, encoded, frames = state
+
+        def align(seqs):
+            arr = np.array(encoded)
+            rep = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(arr, len(seqs), 0)))
+            return [a.text_token_probs for a in self._model.model.align(rep, self._prompt, seqs, [frames] * len(seqs))]
+
+        return self._answers.score(question, first, align)
 
     def _reset_endpointer(self) -> None:
         self._endpointer = self._ps.Endpointer(window=self.endpoint_window, ratio=self.endpoint_ratio, vad_mode=self._ps.Vad.LOOSE, sample_rate=SAMPLE_RATE)
@@ -228,6 +273,32 @@ class WhisperRecognizer:
     @staticmethod
     def _seconds(chunks: list[bytes]) -> float:
         return sum(len(c) for c in chunks) / 2 / SAMPLE_RATE
+
+
+def collapse_loops(text: str, at: int = 3) -> str:
+    """A word repeated `at` or more times in a row is one word: Whisper's decoder, stuck in a loop
+    (common with short encoder windows), writes "star star star ..." for one "star". Twice stays
+    ("stop stop", "no no"), as a person may say it."""
+    import re
+
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        key = re.sub(r"\W", "", words[i].lower())
+        while j + 1 < len(words) and re.sub(r"\W", "", words[j + 1].lower()) == key and key:
+            j += 1
+        out += words[i : j + 1] if j - i + 1 < at else [words[i]]
+        i = j + 1
+    return " ".join(out)
+
+
+def max_tokens(seconds: float) -> int:
+    """A cap on decoded tokens: fast speech is about 4 words (6 tokens) a second, so 8 a second
+    plus a few cannot cut real words, while a decoder stuck repeating ("9 9 9 ...", seen with short
+    encoder windows) stops early instead of running on to Whisper's 448."""
+    return min(448, 8 + int(8 * seconds))
 
 
 def _audio(data: bytes) -> np.ndarray:
