@@ -126,7 +126,8 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
     alt = [o for o in detect(mic, played, today, rule="residual") if w0 - int(6.1 * SR) <= o <= w1 + int(0.3 * SR)]
     r["residual_only_detected"] = any(o >= w0 - int(0.1 * SR) for o in alt)
     r["residual_only_early"] = sum(o < w0 - int(0.1 * SR) for o in alt)
-    heard = lambda x, a, b: outcome(pb, [[whisper.decode(x[max(0, a) : b])[0], True, None, 0.0, True]])
+    def heard(x, a, b):
+        return outcome(pb, [[whisper.decode(x[max(0, a) : b])[0], True, None, 0.0, True]])
     end = w1 + int(0.6 * SR)
     o = heard(today, w0 - int(0.5 * SR), end)
     r["today_stop"] = o.urgent in STOPS
@@ -215,11 +216,13 @@ def report(out_dir: Path) -> dict:
                  "early": sum(r["early_ducks"] for r in g), "lat_median": float(np.median(lat)) if lat else None,
                  "lat_p95": float(np.percentile(lat, 95)) if lat else None}
             res["stops"][f"{gain}dB/{delay}ms"] = s
-            p = lambda x: f"{100 * x['p']:.1f}% ({x['k']}/{x['n']})"
+            def p(x):
+                return f"{100 * x['p']:.1f}% ({x['k']}/{x['n']})"
             lm = "—" if not lat else f"{s['lat_median']:.0f} / {s['lat_p95']:.0f} ms"
             lines.append(f"| {gain} dB | {delay} ms | {len(g)} | {p(s['detected'])} ({p(s['residual_only'])}) | {lm} | {p(s['raw'])} | {p(s['aec'])} | {p(s['today'])} | {s['early']} |")
     if stops:
-        allr = lambda k: rate(sum(r[k] for r in stops), len(stops))
+        def allr(k):
+            return rate(sum(r[k] for r in stops), len(stops))
         res["all"] = {k: allr(k) for k in ("detected", "raw_stop", "aec_stop", "today_stop")}
         lines.append(f"| all | | {len(stops)} | {100 * res['all']['detected']['p']:.1f}% | | {100 * res['all']['raw_stop']['p']:.1f}% | {100 * res['all']['aec_stop']['p']:.1f}% | {100 * res['all']['today_stop']['p']:.1f}% | |")
     lines += ["", "Onset latency is measured from the word's first loud 10 ms frame to the end of the 32 ms window that decided",

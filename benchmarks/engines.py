@@ -138,7 +138,8 @@ def plan(shared: Path, quick: bool) -> list[dict]:
 
     sizes = QUICK if quick else SIZES
     cmd = A.command_clips(shared)
-    by = lambda s: [c for c in cmd if c.set == s and c.truth != "zero"]
+    def by(s):
+        return [c for c in cmd if c.set == s and c.truth != "zero"]
     fsdd = [c for c in A.fsdd_clips(shared) if c.truth != "zero"]
     sets = {
         "stop": A.sample(by("stop"), sizes["stop"], 1, key=lambda c: "all"),
@@ -306,7 +307,8 @@ def summarise(rows: list[dict]) -> dict:
         dig = [r for r in c if "digit" in r["set"]]
         yn = [r for r in c if r["set"] in ("yes", "no")]
         neg = [r for r in c if r["set"] == "negative"]
-        want = lambda r: A.DIGIT_WORDS.index(r["truth"])
+        def want(r):
+            return A.DIGIT_WORDS.index(r["truth"])
         s = {
             "stop": rate(sum(r["urgent"] in STOPS for r in stop), len(stop)),
             "rating": rate(sum(r["urgent"] is None and r["rating"] == want(r) for r in dig), len(dig)),
@@ -351,8 +353,10 @@ def closed_set_rates(dig: list, yn: list, neg: list, want) -> dict:
     let through only when a real no is heard as yes)."""
     from benchmarks.scoring import rate
 
-    j_rating = lambda r: _judged(r, "rating", r["rating"]) if r["urgent"] is None else (None, False)
-    j_yn = lambda r: _judged(r, "yes_no", _free_yes_no(r)) if r["urgent"] is None else (None, False)
+    def j_rating(r):
+        return _judged(r, "rating", r["rating"]) if r["urgent"] is None else (None, False)
+    def j_yn(r):
+        return _judged(r, "yes_no", _free_yes_no(r)) if r["urgent"] is None else (None, False)
     s = {
         "cs_rating": rate(sum(j_rating(r) == (want(r), True) for r in dig), len(dig)),
         "cs_rating_wrong": rate(sum(j_rating(r)[1] and j_rating(r)[0] != want(r) for r in dig), len(dig)),
@@ -449,7 +453,8 @@ def report(out_dir: Path) -> dict:
         lines.append("")
     lines += ["## Cost", "", "| engine | clips | CPU s per audio s (one core) | CPU per clip, median | closed-set extra CPU per clip, median | peak RSS | load CPU |", "|---|---|---|---|---|---|---|"]
     for name, s in results.items():
-        f3 = lambda v, u="": "—" if v is None else f"{v:.3f}{u}"
+        def f3(v, u=""):
+            return "—" if v is None else f"{v:.3f}{u}"
         rss = "—" if s["rss_mb"] is None else f"{s['rss_mb']:.0f} MB"
         lines.append(f"| {name} | {s['n']} | {f3(s['cpu_per_audio_s'])} | {f3(s['cpu_per_clip_median'], ' s')} | {f3(s['cs_cpu_per_clip_median'], ' s')} | "
                      f"{rss} | {f3(s['load_cpu'], ' s')} |")

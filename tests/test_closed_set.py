@@ -111,7 +111,8 @@ def test_real_recordings_are_scored_against_the_question():
 def test_judge_sure_uncertain_and_unheard():
     from voice_coach.recognizers.closed_set import judge
 
-    s = lambda p, runner=0.0: AnswerScores("rating", {6: p, 7: runner}, 1 - p - runner)
+    def s(p, runner=0.0):
+        return AnswerScores("rating", {6: p, 7: runner}, 1 - p - runner)
     assert judge(s(0.6)) == (6, True)  # most of the probability: sure
     assert judge(s(0.3), free_answer=6) == (6, True)  # the free transcript agrees: sure
     assert judge(s(0.3), free_answer=7) == (6, False)  # heard, uncertain: read back if risky
@@ -128,13 +129,17 @@ def test_understanding_uses_closed_set_evidence_when_the_engine_gives_it():
 
     pb = load_content(ROOT / "content").phrases
     u = Understanding(pb)
-    backed = lambda q: AnswerScores(q, {6: 0.35, 7: 0.05}, 0.6)
-    doubtful = lambda q: AnswerScores(q, {6: 0.1, 7: 0.05}, 0.85)
-    other = lambda q: AnswerScores(q, {6: 0.05, 7: 0.6}, 0.35)
+    def backed(q):
+        return AnswerScores(q, {6: 0.35, 7: 0.05}, 0.6)
+    def doubtful(q):
+        return AnswerScores(q, {6: 0.1, 7: 0.05}, 0.85)
+    def other(q):
+        return AnswerScores(q, {6: 0.05, 7: 0.6}, 0.35)
     assert u.sure(Transcript("Six.", final=True, answers=backed))
     assert not u.sure(Transcript("Six.", final=True, answers=doubtful))
     assert not u.sure(Transcript("Six.", final=True, answers=other))
-    yes = lambda q: AnswerScores(q, {"yes": 0.7, "no": 0.01}, 0.29)
+    def yes(q):
+        return AnswerScores(q, {"yes": 0.7, "no": 0.01}, 0.29)
     assert u.sure(Transcript("Yes.", final=True, answers=yes))
     assert not u.sure(Transcript("No.", final=True, answers=yes))
     assert u.sure(Transcript("Resume.", final=True, answers=lambda q: pytest.fail("not an answer")))

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from argparse import Namespace
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -170,7 +170,7 @@ class BargeIn:
             cprobs = [self._cleaned_vad.accept(w)[0] if self.cleaned_on > 0 else 1.0 for w in cw]
         out = []
         start = self.samples - (len(x) - len(mic))
-        for k, (p, w) in enumerate(zip(probs, windows)):
+        for k, (p, w) in enumerate(zip(probs, windows, strict=False)):
             excess = self.gate.excess_db(w)
             now_playing = excess != float("inf") if playing is None else playing
             if cleaned is not None:

@@ -150,7 +150,7 @@ class EspeakPhonemizer:
             # espeak broke the clauses elsewhere (an abbreviation, a decimal): one sentence, no commas.
             return [" ".join(lines) + "."] if lines else []
         sentences, current = [], ""
-        for ipa, (_words, punct) in zip(lines, clauses):
+        for ipa, (_words, punct) in zip(lines, clauses, strict=False):
             mark = (punct.strip() or ",")[0]
             current += ("" if not current else " ") + ipa + mark
             if mark in _SENTENCE_END:

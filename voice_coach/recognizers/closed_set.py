@@ -19,6 +19,8 @@ answers of several tokens ("found it") add one batched `align` call over those v
 
 from __future__ import annotations
 
+import re
+
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable, Mapping, NamedTuple, Sequence
@@ -87,15 +89,22 @@ def answer_sets(phrasebook) -> dict[str, dict[Hashable, list[str]]]:
     for word, value in phrasebook.numbers.items():
         if 1 <= value <= 10:
             rating.setdefault(value, [str(value)]).append(word)
-    def phrases(name: str) -> list[str]:
-        return [p.spoken() for p in phrasebook.intents.get(name, ()) if not any(w.endswith("*") for w in p.words)]
+    def plain(ps) -> list[str]:
+        """Phrases of plain words (anchors dropped; classes, choices and gaps left out)."""
+        out = []
+        for p in ps:
+            text = " ".join(w for w in p.text.split() if w not in ("^", "$"))
+            if re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)*", text) and text not in out:
+                out.append(text)
+        return out
 
-    sets: dict[str, dict[Hashable, list[str]]] = {"rating": rating, "yes_no": {"yes": phrases("yes"), "no": phrases("no")}}
+    # A bare "no" is read by a rule in the phrase book (what follows it decides), not a phrase.
+    sets: dict[str, dict[Hashable, list[str]]] = {
+        "rating": rating,
+        "yes_no": {"yes": plain(phrasebook.yes), "no": ["no", *plain(phrasebook.no)]},
+    }
     for name in ("found", "ready", "softened"):
-        words = phrases(name)
-        if name == "softened":
-            words += [w for w in phrasebook.grammar_words if w.startswith("soft")]
-        sets[name] = {name: words}
+        sets[name] = {name: plain(phrasebook.intents.get(name, ()))}
     return sets
 
 
@@ -166,7 +175,7 @@ class ClosedSetScorer:
             # (skipped ones add at most their first token's probability, under 0.01 each)
             todo = [(m, t) for m, t in c.multi if probs[t[0]] >= 0.01]
             if todo:
-                for (m, t), p in zip(todo, align([t for _, t in todo])):
+                for (m, t), p in zip(todo, align([t for _, t in todo]), strict=False):
                     rest = math.prod(float(x) for x in list(p)[1 : len(t)])
                     scores[m] = scores.get(m, 0.0) + float(probs[t[0]]) * rest
         for meanings in (c.single.values(), (m for m, _ in c.multi)):
