@@ -133,9 +133,10 @@ def test_a_final_carries_evidence_computed_only_when_asked(rec, monkeypatch):
     assert tr.again() == "On." and calls[1] == len(rec._recheck_pad)
 
 
-def test_own_decode_matches_faster_whisper_transcribe(rec):
-    """The adapter decodes by hand to keep the first word's probabilities; it must hear what
-    faster-whisper's transcribe() hears."""
+def test_own_decode_matches_faster_whisper_transcribe(rec, monkeypatch):
+    """The adapter decodes by hand to keep the first word's probabilities; with transcribe()'s
+    30 s window it must hear what faster-whisper's transcribe() hears."""
+    monkeypatch.setattr(rec, "window_frames", 3000)
     clips = sorted(COMMANDS.glob("*/*.wav"))[::97] if COMMANDS.is_dir() else []
     if not clips:
         pytest.skip("shared recordings not available")
