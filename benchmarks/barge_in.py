@@ -160,7 +160,9 @@ def false_ducks(coach: np.ndarray, background: np.ndarray | None, gain: float, d
     return {"ducks": len(onsets), "ducks_residual_only": len(detect(mic, played, cleaned, rule="residual")), "seconds": n / SR, "cpu": cpu}
 
 
-def run(out: Path, shared: Path, content_dir: Path, n_stops: int) -> None:
+def run(out: Path, shared: Path, content_dir: Path, n_stops: int, minutes: float = 5.0) -> None:
+    """n_stops recordings at every echo gain and delay; false ducks over `minutes` of coach speech
+    per echo setting and per kind of room audio."""
     from benchmarks.engines import WhisperClip
     from voice_coach.routine import load_content
 
@@ -171,13 +173,14 @@ def run(out: Path, shared: Path, content_dir: Path, n_stops: int) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
         # false ducks first: coach alone at each echo setting, then with room audio in the room
+        n = int(minutes * 60 * SR)
         for gain in GAINS:
             for delay in DELAYS:
-                f.write(json.dumps({"kind": "ducks", "background": "none", "gain": gain, "delay": delay, **false_ducks(coach, None, gain, delay, 7)}) + "\n")
+                f.write(json.dumps({"kind": "ducks", "background": "none", "gain": gain, "delay": delay, **false_ducks(np.tile(coach, 2)[:n], None, gain, delay, 7)}) + "\n")
                 f.flush()
         for name, files in (("music", sorted((shared / "noise" / "music").glob("*.wav"))), ("room", sorted((shared / "noise" / "room").glob("*.wav"))),
                             ("talk", sorted((shared / "speech" / "talk").glob("*.wav")))):
-            bg = np.concatenate([A.read_wav(p) for p in files])
+            bg = np.concatenate([A.read_wav(p)[: int(n / len(files)) + SR] for p in files])[:n]  # a slice of every file
             reps = int(np.ceil(len(bg) / len(coach)))
             long_coach = np.tile(coach, reps)[: len(bg)]
             f.write(json.dumps({"kind": "ducks", "background": name, "gain": -6, "delay": 60, **false_ducks(long_coach, bg, -6, 60, 8)}) + "\n")
@@ -245,11 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.barge_in")
     p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     p.add_argument("--stops", type=int, default=50)
+    p.add_argument("--minutes", type=float, default=5.0)
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--content", type=Path, default=Path(__file__).resolve().parent.parent / "content")
     a = p.parse_args(argv)
     if not a.report_only:
-        run(a.out / "barge_in.jsonl", A.shared_dir(), a.content, a.stops)
+        run(a.out / "barge_in.jsonl", A.shared_dir(), a.content, a.stops, a.minutes)
     report(a.out)
     print(f"bench barge-in: wrote {a.out / 'barge_in.md'}", file=sys.stderr)
     return 0

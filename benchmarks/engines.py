@@ -43,6 +43,7 @@ ENGINES = {
     "pocketsphinx": ("pocketsphinx", None, None),
 }
 SNRS = (None, 6)
+MIN_COMMON = 500
 # How many clips of each set (all of them when there are fewer). Digits exclude "zero": the coach
 # asks for 1 to 10.
 SIZES = {"stop": 129, "yes": 50, "no": 50, "cmd_digit": 150, "fsdd_digit": 100, "negative": 200}
@@ -424,9 +425,12 @@ def report(out_dir: Path) -> dict:
 
     pb = load_content(Path(__file__).resolve().parent.parent / "content").phrases
     rows = {name: rs if ENGINES[name][0] == "pocketsphinx" else reheard(rs, pb) for name, rs in rows.items()}
-    keys = [{(r["path"], r["snr"]) for r in rs if "path" in r} for rs in rows.values()]
-    common = set.intersection(*keys) if keys else set()
-    results = {name: summarise([r for r in rs if "path" not in r or (r["path"], r["snr"]) in common]) for name, rs in rows.items()}
+    # Side by side: the clips every engine with at least MIN_COMMON of them has measured (an
+    # engine stopped earlier than that is shown only on its own, below).
+    keyed = {name: {(r["path"], r["snr"]) for r in rs if "path" in r} for name, rs in rows.items()}
+    side = [name for name, k in keyed.items() if len(k) >= MIN_COMMON] or list(keyed)
+    common = set.intersection(*(keyed[n] for n in side)) if side else set()
+    results = {name: summarise([r for r in rows[name] if "path" not in r or (r["path"], r["snr"]) in common]) for name in side}
     full = {name: summarise(rs) for name, rs in rows.items()}
     lines = [
         "# Recognizers side by side",
