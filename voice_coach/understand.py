@@ -69,7 +69,11 @@ def reads_back(value: int, guidance) -> bool:
 
 def answer_question(meaning: Sequence[Intent]) -> tuple[str, object] | None:
     """The closed-set question a steering meaning answers, and the answer ('rating', 6), or None
-    when it is not a plain answer (resume, a place, two answers at once)."""
+    when it is not a plain answer (resume, a place, two answers at once).
+
+    Only the answers that steer pressure or the screening (a rating, yes, no) are held to the
+    closed set: "found", "ready" and "softened" are said in too many ways ("I found it", "I think
+    we're there") for scores of their first word to judge, and a wrong one costs little."""
     if len(meaning) != 1:
         return None
     i = meaning[0]
@@ -77,8 +81,6 @@ def answer_question(meaning: Sequence[Intent]) -> tuple[str, object] | None:
         return "rating", i.value
     if i.name in ("yes", "no"):
         return "yes_no", i.name
-    if i.name in ("found", "ready", "softened"):
-        return i.name, i.name
     return None
 
 
