@@ -55,31 +55,29 @@ class Voice:
 
     def cancel(self) -> None:
         with self._lock:
+            self._drain()
             self._generation += 1
-            while True:
-                try:
-                    item = self._lines.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    self._in_hand -= 1
             self.sink.cancel()
+
+    def _drain(self) -> list[str]:
+        """Empty the queue (the lock held); the lines of this generation that were waiting."""
+        waiting = []
+        while True:
+            try:
+                item = self._lines.get_nowait()
+            except queue.Empty:
+                return waiting
+            if item is not None:
+                self._in_hand -= 1
+                if item[0] == self._generation:
+                    waiting.append(item[1])
 
     def interrupt(self) -> list[str]:
         """Silence now, like cancel(), and give back the lines that had not finished (the one
         being spoken first, then the queued ones), so they can be said again from their start."""
         with self._lock:
             lines = [self._current[1]] if self._current is not None and self._current[0] == self._generation else []
-            queued = []
-            while True:
-                try:
-                    item = self._lines.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    self._in_hand -= 1
-                    if item[0] == self._generation:
-                        queued.append(item[1])
+            queued = self._drain()
             self._generation += 1
             self.sink.cancel()
         return lines + queued
