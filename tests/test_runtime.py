@@ -132,32 +132,39 @@ def test_voice_onset_holds_the_next_line_until_words_or_a_second(content):
     assert [e for e in log if e[0] == "say"]
 
 
-def test_a_voice_that_keeps_failing_pauses_then_ends_the_session_failed(content, tmp_path):
-    """A real Voice whose synthesizer always raises, on the runtime. Before, the failure was posted
-    as a microphone fault: the coach said "I can't hear you: the voice failed (<exception>).
-    Please check the microphone", then "No more input", and the session ended `quit`."""
+
+class SilentSink:
+    def play(self, pcm):
+        pass
+
+    def cancel(self):
+        pass
+
+    def is_playing(self):
+        return False
+
+
+def voiced_runtime(content, synthesizer, voice_options, **runtime_options):
+    """A real Voice (on a silent sink) wired to the runtime as live.py wires it; every record seen."""
     from voice_coach.voice import Voice
-
-    class Broken:
-        def synthesize(self, text):
-            raise RuntimeError("espeak: device busy")
-
-    class Sink:
-        def play(self, pcm):
-            pass
-
-        def cancel(self):
-            pass
-
-        def is_playing(self):
-            return False
 
     seen = []
     driver = SessionDriver(content, FakeClock())
     box = {}
-    voice = Voice(Broken(), Sink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
-                  on_spoken=lambda: box["rt"].voice_works(), retry_after=0.01)
-    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append], voice_retry_seconds=0.05, voice_give_up_seconds=0.5)
+    voice = Voice(synthesizer, SilentSink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
+                  on_spoken=lambda: box["rt"].voice_works(), **voice_options)
+    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append], voice_retry_seconds=0.05, **runtime_options)
+    return driver, voice, rt, seen
+
+def test_a_voice_that_keeps_failing_pauses_then_ends_the_session_failed(content, tmp_path):
+    """A real Voice whose synthesizer always raises, on the runtime. Before, the failure was posted
+    as a microphone fault: the coach said "I can't hear you: the voice failed (<exception>).
+    Please check the microphone", then "No more input", and the session ended `quit`."""
+    class Broken:
+        def synthesize(self, text):
+            raise RuntimeError("espeak: device busy")
+
+    driver, voice, rt, seen = voiced_runtime(content, Broken(), dict(retry_after=0.01), voice_give_up_seconds=0.5)
     rt.start()
     done = threading.Event()
     threading.Thread(target=lambda: (rt.run(), done.set()), daemon=True).start()
@@ -193,8 +200,6 @@ def test_a_non_urgent_transcript_is_judged_before_the_dispatcher_sees_it(content
 
 def test_a_voice_that_fails_once_comes_back_and_the_session_waits_for_resume(content):
     """One failure: pause, say so, try again; when the voice works, say so; resume goes on."""
-    from voice_coach.voice import Voice
-
     class Flaky:
         calls = 0
 
@@ -204,22 +209,7 @@ def test_a_voice_that_fails_once_comes_back_and_the_session_waits_for_resume(con
                 raise RuntimeError("espeak: device busy")
             return np.zeros(16, np.int16)
 
-    class Sink:
-        def play(self, pcm):
-            pass
-
-        def cancel(self):
-            pass
-
-        def is_playing(self):
-            return False
-
-    seen = []
-    driver = SessionDriver(content, FakeClock())
-    box = {}
-    voice = Voice(Flaky(), Sink(), on_idle=lambda: box["rt"].speech_done(), on_error=lambda e: box["rt"].voice_failed(e),
-                  on_spoken=lambda: box["rt"].voice_works(), retries=0)
-    rt = box["rt"] = Runtime(driver, voice, Understanding(content.phrases), acks=[seen.append], voice_retry_seconds=0.05)
+    driver, voice, rt, seen = voiced_runtime(content, Flaky(), dict(retries=0))
     rt.start()
     deadline = time.monotonic() + patience(5)
     while not any(r.get("key") == "faults.voice_back" for r in seen):
