@@ -17,7 +17,11 @@ by measurement (docs/benchmarks/hearing.md, tests/test_audio_echo.py):
   explains, so the person's word stays whole: 12 of the same 12 heard.
 
 `process()` returns AEC3's output until the linear filter has converged on the coach's speech,
-then the linear output (`_Convergence` decides). `suppressed` always holds AEC3's output for the
+then the linear output (`_Convergence` decides). What the linear filter leaves of the echo (about
+25 dB down) is still speech-like: the recognizer's endpointer opens on it and Whisper decodes it,
+mostly to empty text, about 44 decodes a minute of the coach speaking, against 2 through AEC3.
+A frame gate that turned that residual down 20 dB halved the decodes but heard 94 of 128 stops
+said over the coach against 97 without it, so there is none: a stop comes before CPU. `suppressed` always holds AEC3's output for the
 same frames: barge-in's residual gate was built on it. Without libspeexdsp (the Debian package
 `libspeexdsp1`), AEC3 alone is used.
 """
@@ -157,7 +161,7 @@ class _Lockstep:
     # (what the tests' devices do), so pairing closer than that would find it missing. Every real
     # echo path is longer (output buffer + air + input buffer: two 20 ms blocks at the least).
     TARGET_LAG = 0.030
-    MIN_LAG = 0.0
+    MIN_LAG = -0.010
     MAX_LAG = 0.070
     WINDOW = 50
     STALE = 0.5
