@@ -10,7 +10,7 @@
 #      starts the headless demo; the step passes once the real recognizer (Whisper through
 #      ctranslate2) has heard the demo's first REPLIES (default 2) synthesized replies as they
 #      were said, and the demo is then stopped. The whole demo session is not run here: under
-#      emulation it takes well over an hour (tests/test_demo.py runs it whole on a real CPU);
+#      emulation it had not finished after 57 minutes (tests/test_demo.py runs it whole, natively);
 #   2. `./bootstrap.sh test` on a fast subset of the tests;
 #   3. `voice-coach hear` on three recordings from ../shared (when that folder exists).
 # Each step has a time limit (STEP1_MIN, STEP2_MIN, STEP3_MIN minutes) and prints its time.
