@@ -20,8 +20,9 @@ case "$arch" in
 esac
 
 # System libraries: espeak-ng is pyttsx3's voice on Linux (and gives the Piper voice its
-# phonemes), libportaudio2 backs sounddevice, libatomic1 is what Vosk's ARM library links to.
-apt_packages=(espeak-ng libportaudio2 python3-venv libatomic1)
+# phonemes), libportaudio2 backs sounddevice, libatomic1 is what Vosk's ARM library links to,
+# libspeexdsp1 is the linear echo canceller that lets a "stop" said over the coach through.
+apt_packages=(espeak-ng libportaudio2 python3-venv libatomic1 libspeexdsp1)
 if [ "$mode" = test ]; then
     apt_packages+=(alsa-utils)
 fi

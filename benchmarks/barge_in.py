@@ -8,8 +8,12 @@ microphone with the playback as reference. At its onset the coach is ducked: pla
 `speaker_ms` later, so the echo then dies out through the room tail. The word is then recognized
 (Whisper tiny.en) from three signals:
 - raw: the raw microphone, from 0.5 s before onset;
-- aec: the same microphone through WebRTC AEC3 (the canceller the coach runs), ducked coach;
-- today: AEC3 with the coach NOT ducked (no barge-in), i.e. the path the coach has today.
+- aec: the same microphone through the coach's echo canceller, ducked coach;
+- today: the coach's echo canceller with the coach NOT ducked (no barge-in), i.e. the path the
+  coach has today: WebRTC AEC3 until libspeexdsp's linear filter has converged, then the linear
+  output (voice_coach/audio/echo_cancel.py);
+- aec3: WebRTC AEC3's own output in that same run, not ducked (the path before the linear filter).
+The double-talk rule always sees AEC3's output (EchoCanceller.suppressed).
 
 False ducks: the coach's routine through the echo path, alone and with real room audio (music,
 room sounds, read talk) in the room, no one speaking to the coach.
@@ -84,17 +88,20 @@ def _barge(cleaned_on):
     return BargeIn(vad=_vads[0], cleaned_vad=_vads[1], cleaned_on=cleaned_on)
 
 
-def aec(mic: np.ndarray, played: np.ndarray) -> np.ndarray:
+def aec(mic: np.ndarray, played: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The coach's echo canceller on a whole signal: (what the recognizer hears, AEC3's output)."""
     from voice_coach.audio.echo_cancel import EchoCanceller
 
     e = EchoCanceller()
-    out = []
+    out, sup = [], []
     t0 = 1000.0
     for i in range(0, len(mic), CHUNK):
         t = t0 + (i + CHUNK) / SR
         e.process_reverse(played[i : i + CHUNK], played_at=t)
         out.append(e.process(mic[i : i + CHUNK], captured_at=t))
-    return np.concatenate(out)
+        sup.append(e.suppressed)
+    e.close()
+    return np.concatenate(out), np.concatenate(sup)
 
 
 def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: float, seed: int) -> dict:
@@ -116,14 +123,14 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
         return np.clip(A.echo_path(p, gain_db=gain, delay_ms=delay, seed=seed) + person + floor, -32768, 32767).astype(np.int16)
 
     mic = mic_of(played)
-    today = aec(mic, played)
-    all_onsets = detect(mic, played, today)
+    today, suppressed = aec(mic, played)
+    all_onsets = detect(mic, played, suppressed)
     early = [o for o in all_onsets if w0 - int(6.1 * SR) <= o < w0 - int(0.1 * SR)]
     # A false duck before the word would have silenced the coach already; count it, and go on
     # as the runtime would (the coach resumes): the word's own onset is what is scored.
     onsets = [o for o in all_onsets if w0 - int(0.1 * SR) <= o <= w1 + int(0.3 * SR)]
     r = {"gain": gain, "delay": delay, "seed": seed, "early_ducks": len(early), "word_s": (w1 - w0) / SR}
-    alt = [o for o in detect(mic, played, today, rule="residual") if w0 - int(6.1 * SR) <= o <= w1 + int(0.3 * SR)]
+    alt = [o for o in detect(mic, played, suppressed, rule="residual") if w0 - int(6.1 * SR) <= o <= w1 + int(0.3 * SR)]
     r["residual_only_detected"] = any(o >= w0 - int(0.1 * SR) for o in alt)
     r["residual_only_early"] = sum(o < w0 - int(0.1 * SR) for o in alt)
     def heard(x, a, b):
@@ -132,6 +139,8 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
     o = heard(today, w0 - int(0.5 * SR), end)
     r["today_stop"] = o.urgent in STOPS
     r["today_text"] = o.final_text
+    o3 = heard(suppressed, w0 - int(0.5 * SR), end)
+    r["aec3_stop"] = o3.urgent in STOPS
     if not onsets:
         r.update(detected=False, raw_stop=False, aec_stop=False)
         return r
@@ -141,7 +150,7 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
     mic2 = mic_of(cut)
     r.update(detected=True, latency_ms=(on - w0) / SR * 1000)
     o_raw = heard(mic2, on - int(0.5 * SR), end)
-    o_aec = heard(aec(mic2, cut), on - int(0.5 * SR), end)
+    o_aec = heard(aec(mic2, cut)[0], on - int(0.5 * SR), end)
     r.update(raw_stop=o_raw.urgent in STOPS, raw_text=o_raw.final_text, aec_stop=o_aec.urgent in STOPS, aec_text=o_aec.final_text)
     return r
 
@@ -153,7 +162,7 @@ def false_ducks(coach: np.ndarray, background: np.ndarray | None, gain: float, d
     if background is not None:
         mic = mic + background[:n].astype(np.float64) * 10 ** (bg_db / 20)
     mic = np.clip(mic, -32768, 32767).astype(np.int16)
-    cleaned = aec(mic, played)
+    cleaned = aec(mic, played)[1]
     c0 = time.process_time()
     onsets = detect(mic, played, cleaned)
     cpu = time.process_time() - c0
@@ -205,9 +214,10 @@ def report(out_dir: Path) -> dict:
              "Written by `python -m benchmarks.barge_in` (benchmarks/barge_in.py; method in its docstring). Real Speech Commands",
              "stops said 12-13 s into the coach's real routine lines heard through the simulated echo path; Silero VAD v6 plus the",
              "double-talk rule (AEC3's output above its own floor, and voice there too) ducks the coach; the word is then recognized by Whisper tiny.en (10 s window).",
-             "'today' = AEC3 output with the coach not ducked (the current path).", "",
-             "| echo gain | delay | trials | onset detected (without the second VAD) | onset latency median / p95 (from word start) | stop heard: raw mic after duck | stop heard: AEC3 after duck | stop heard: today (no duck, AEC3) | false ducks before the word |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "'today' = the coach's echo canceller with the coach not ducked (the current path: AEC3 until libspeexdsp's linear",
+             "filter converges, then the linear output); 'AEC3 alone' = AEC3's output in the same run (the path before).", "",
+             "| echo gain | delay | trials | onset detected (without the second VAD) | onset latency median / p95 (from word start) | stop heard: raw mic after duck | stop heard: canceller after duck | stop heard: today (no duck) | stop heard: AEC3 alone (no duck) | false ducks before the word |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for gain in GAINS:
         for delay in DELAYS:
             g = [r for r in stops if r["gain"] == gain and r["delay"] == delay]
@@ -216,18 +226,21 @@ def report(out_dir: Path) -> dict:
             lat = [r["latency_ms"] for r in g if r.get("detected")]
             s = {"detected": rate(sum(r["detected"] for r in g), len(g)), "residual_only": rate(sum(r["residual_only_detected"] for r in g), len(g)), "raw": rate(sum(r["raw_stop"] for r in g), len(g)),
                  "aec": rate(sum(r["aec_stop"] for r in g), len(g)), "today": rate(sum(r["today_stop"] for r in g), len(g)),
+                 "aec3": rate(sum(r.get("aec3_stop", False) for r in g), len(g)),
                  "early": sum(r["early_ducks"] for r in g), "lat_median": float(np.median(lat)) if lat else None,
                  "lat_p95": float(np.percentile(lat, 95)) if lat else None}
             res["stops"][f"{gain}dB/{delay}ms"] = s
             def p(x):
                 return f"{100 * x['p']:.1f}% ({x['k']}/{x['n']})"
             lm = "—" if not lat else f"{s['lat_median']:.0f} / {s['lat_p95']:.0f} ms"
-            lines.append(f"| {gain} dB | {delay} ms | {len(g)} | {p(s['detected'])} ({p(s['residual_only'])}) | {lm} | {p(s['raw'])} | {p(s['aec'])} | {p(s['today'])} | {s['early']} |")
+            lines.append(f"| {gain} dB | {delay} ms | {len(g)} | {p(s['detected'])} ({p(s['residual_only'])}) | {lm} | {p(s['raw'])} | {p(s['aec'])} | {p(s['today'])} | {p(s['aec3'])} | {s['early']} |")
     if stops:
         def allr(k):
             return rate(sum(r[k] for r in stops), len(stops))
         res["all"] = {k: allr(k) for k in ("detected", "raw_stop", "aec_stop", "today_stop")}
-        lines.append(f"| all | | {len(stops)} | {100 * res['all']['detected']['p']:.1f}% | | {100 * res['all']['raw_stop']['p']:.1f}% | {100 * res['all']['aec_stop']['p']:.1f}% | {100 * res['all']['today_stop']['p']:.1f}% | |")
+        res["all"]["aec3_stop"] = rate(sum(r.get("aec3_stop", False) for r in stops), len(stops))
+        a = res["all"]
+        lines.append(f"| all | | {len(stops)} | {100 * a['detected']['p']:.1f}% | | {100 * a['raw_stop']['p']:.1f}% | {100 * a['aec_stop']['p']:.1f}% | {100 * a['today_stop']['p']:.1f}% | {100 * a['aec3_stop']['p']:.1f}% | |")
     lines += ["", "Onset latency is measured from the word's first loud 10 ms frame to the end of the 32 ms window that decided",
               f"onset; the coach falls silent {SPEAKER_MS} ms later (speaker block and device, modelled) plus the real device's own latency.", "",
               "## False ducks (coach speaking, no one talking to it)", "", "| room audio | echo gain | delay | minutes | ducks | per hour | without the second VAD: ducks, per hour | VAD+gate CPU s per audio s |", "|---|---|---|---|---|---|---|---|"]

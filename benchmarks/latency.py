@@ -36,7 +36,7 @@ COACH_LINE = (
 
 CHILD = r'''
 import json, resource, sys, threading, time
-repo, content_dir, engine, aec, line = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5]
+repo, content_dir, engine, aec_mode, line = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 sys.path.insert(0, repo)
 t_start = time.monotonic()
 def emit(**kw):
@@ -53,7 +53,8 @@ from voice_coach.understand import Understanding
 from voice_coach.voice import Voice
 content = load_content(content_dir)
 rec = make_recognizer(None if engine == "auto" else engine, None, content.phrases)
-echo = EchoCanceller() if aec else None
+# aec_mode: "linear" (the default canceller: AEC3 until the linear filter converges), "aec3" (AEC3 alone), "0" (none)
+echo = EchoCanceller(linear=aec_mode == "linear") if aec_mode != "0" else None
 sink = SpeakerSink("vc_spk", on_played=echo.process_reverse if echo else None)
 src = MicSource("vc_mic")
 synth = EspeakCliSynthesizer(rate=170)
@@ -93,7 +94,8 @@ for cmd in sys.stdin:
         break
 ru = resource.getrusage(resource.RUSAGE_SELF)
 emit(ev="done", maxrss_mb=ru.ru_maxrss / 1024, cpu=time.process_time() - c0, mic_dropped=src.dropped, overflows=src.overflows,
-     underflows=sink.underflows, ref_dropped=getattr(echo, "dropped_reference_frames", 0))
+     underflows=sink.underflows, ref_dropped=getattr(echo, "dropped_reference_frames", 0),
+     linear=getattr(echo, "has_linear", False), converged=getattr(echo, "converged", False), resyncs=getattr(echo, "resyncs", 0))
 import os; sys.stdout.flush(); os._exit(0)
 '''
 
@@ -112,14 +114,17 @@ def _last_loud_end(pcm: np.ndarray, marks: list[tuple[float, int]], quiet_after:
     return next((t for t, b in marks if b >= byte), None)
 
 
-def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: int, engine: str = "whisper", aec: bool = True, seed: int = 3, log=print) -> dict:
+def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: int, engine: str = "whisper", aec: bool | str = True,
+                         seed: int = 3, log=print, echo_gain_db: float = -6, echo_delay_ms: int = 60) -> dict:
+    """aec: True (the default canceller), "aec3" (WebRTC AEC3 alone, the earlier default) or False."""
+    aec_mode = "linear" if aec is True else ("0" if not aec else str(aec))
     clips = sorted((shared / "speech" / "commands" / "stop").glob("*.wav"))
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(clips))
     with tempfile.TemporaryDirectory(prefix="vc_bench_rig_") as tmp:
         rig = Rig(Path(tmp))
-        rig.start()
-        child = Child(rig, CHILD, [str(repo), str(content_dir), engine, "1" if aec else "0", COACH_LINE])
+        rig.start(echo_gain_db=echo_gain_db, echo_delay_ms=echo_delay_ms)
+        child = Child(rig, CHILD, [str(repo), str(content_dir), engine, aec_mode, COACH_LINE])
         rows = []
         faults: list[str] = []
         try:
@@ -188,6 +193,7 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
     lat = [r["latency"] for r in rows if "latency" in r]
     out = {
         "trials": len(rows),
+        "echo_canceller": aec_mode, "echo_gain_db": echo_gain_db, "echo_delay_ms": echo_delay_ms,
         "detected": sum(r["detected"] for r in rows),
         "startup_child_s": startup,
         "session": done,
@@ -246,9 +252,13 @@ def measure_startup(repo: Path, runs: int = 3, log=print, engine: str | None = N
     return {"runs": times, "median": float(np.median(ok)) if ok else None}
 
 
-if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N
+if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N [ENGINE [linear|aec3|0 [GAIN_DB [DELAY_MS]]]]
     repo = Path(__file__).resolve().parents[1]
     from benchmarks.audio import shared_dir
 
-    engine = sys.argv[2] if len(sys.argv) > 2 else "whisper"
-    print(json.dumps({k: v for k, v in measure_stop_latency(repo, repo / "content", shared_dir(), int(sys.argv[1]), engine=engine).items() if k != "rows"}, indent=1))
+    a = sys.argv[1:] + [None] * 4
+    engine = a[1] or "whisper"
+    mode = {"linear": True, "aec3": "aec3", "0": False}[a[2] or "linear"]
+    res = measure_stop_latency(repo, repo / "content", shared_dir(), int(a[0]), engine=engine, aec=mode,
+                               echo_gain_db=float(a[3] or -6), echo_delay_ms=int(a[4] or 60))
+    print(json.dumps({k: v for k, v in res.items() if k != "rows"}, indent=1))

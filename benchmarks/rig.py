@@ -80,14 +80,61 @@ def start_json_pump(stream, out: queue.Queue, stamp: str) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+class RoomEcho:
+    """What the rig's speaker played, coming back into its microphone: a fixed echo path.
+
+    The speaker FIFO is drained at real time from `drain_t0`, so speaker sample i played at
+    drain_t0 + i/SR; mic block k (from 1) of a thread started at `mic_t0` is written at
+    mic_t0 + k*block/SR. The echo of block k is the speaker's samples from a fixed absolute index,
+    (mic_t0 - drain_t0)*SR + (k-1)*block - delay: a steady delay, as a room has. (Taking instead
+    the latest bytes the drain happened to have read makes the echo repeat or skip whole blocks
+    whenever the two threads' wake-ups jitter: a moving echo path no linear canceller can follow.)
+    A one-pole low-pass at 3.5 kHz stands for a small speaker; then the gain.
+    """
+
+    def __init__(self, gain_db: float, delay_ms: float):
+        self.gain = 10 ** (gain_db / 20)
+        self.delay = int(SR * delay_ms / 1000)
+        self._a = np.exp(-2 * np.pi * 3500 / SR)
+        self._lp = 0.0
+
+    def block(self, received: bytearray, drain_t0: float | None, mic_t0: float, k: int, block: int) -> np.ndarray:
+        out = np.zeros(block)
+        if drain_t0 is None or self.gain == 0:
+            return out
+        start = int(round((mic_t0 - drain_t0) * SR)) + (k - 1) * block - self.delay
+        lo, hi = max(start, 0), min(start + block, len(received) // 2)
+        if hi > lo:
+            out[lo - start : hi - start] = np.frombuffer(bytes(received[2 * lo : 2 * hi]), dtype="<i2")
+        y = np.empty(block)
+        a, lp = self._a, self._lp
+        for i, v in enumerate(out):
+            lp = (1 - a) * v + a * lp
+            y[i] = lp
+        self._lp = lp
+        return y * self.gain
+
+
+def drain_block(fd: int, nbytes: int) -> bytes:
+    """One tick of a speaker drained at real time: what the writer has queued, up to `nbytes`,
+    padded with silence (a sound card plays silence when it is not fed; the sample count stays
+    true to the clock)."""
+    try:
+        chunk = os.read(fd, nbytes)
+    except BlockingIOError:
+        chunk = b""
+    return chunk + bytes(nbytes - len(chunk))
+
+
 class Rig:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.home, self.mic_fifo, self.spk_fifo = fifo_sound_devices(self.root)
         self._mic_fd = os.open(self.mic_fifo, os.O_RDWR | os.O_NONBLOCK)
-        self._spk_fd = os.open(self.spk_fifo, os.O_RDWR)
+        self._spk_fd = os.open(self.spk_fifo, os.O_RDWR | os.O_NONBLOCK)
         for fd in (self._mic_fd, self._spk_fd):
             fcntl.fcntl(fd, F_SETPIPE_SZ, 4096)
+        self.drain_t0: float | None = None
         self.pipe_bytes = fcntl.fcntl(self._spk_fd, F_GETPIPE_SZ)
         self.received = bytearray()
         self.recv_times: list[tuple[float, int]] = []  # (monotonic time, bytes received so far)
@@ -98,7 +145,6 @@ class Rig:
         self._queue: list[np.ndarray] = []
         self.said: list[float] = []  # monotonic time each queued utterance's first sample was written
         self.mic_dropped = 0
-        self._lp = 0.0
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -109,8 +155,7 @@ class Rig:
     # --- speaker side: drain at real time ---------------------------------------------------
 
     def start(self, echo_gain_db: float = -6, echo_delay_ms: int = 60, noise_db: float = -60) -> None:
-        self._echo_gain = 10 ** (echo_gain_db / 20)
-        self._echo_delay = SR * echo_delay_ms // 1000
+        self._echo = RoomEcho(echo_gain_db, echo_delay_ms)
         self._noise = 32768 * 10 ** (noise_db / 20)
         for fn in (self._drain, self._mic):
             t = threading.Thread(target=fn, daemon=True)
@@ -119,10 +164,13 @@ class Rig:
 
     def _drain(self) -> None:
         block = 2 * SR // 50
-        t0 = time.monotonic()
+        t0 = self.drain_t0 = time.monotonic()
         n = 0
         while not self._stop.is_set():
-            chunk = os.read(self._spk_fd, block)
+            try:
+                chunk = drain_block(self._spk_fd, block)
+            except OSError:
+                return
             now = time.monotonic()
             with self._lock:
                 self.received += chunk
@@ -141,7 +189,6 @@ class Rig:
     def _mic(self) -> None:
         block = SR // 50
         rng = np.random.default_rng(7)
-        a = np.exp(-2 * np.pi * 3500 / SR)
         t0 = time.monotonic()
         k = 0
         while not self._stop.is_set():
@@ -166,14 +213,7 @@ class Rig:
                     else:
                         self._queue[0] = cur[n:]
                     filled += n
-                played = self.received[-2 * (block + self._echo_delay) :]
-            if len(played) == 2 * (block + self._echo_delay):
-                seg = np.frombuffer(bytes(played[: 2 * block]), dtype="<i2").astype(np.float64)
-                y = np.empty(block)
-                for i, v in enumerate(seg):  # a small speaker rolls off the highs
-                    self._lp = (1 - a) * v + a * self._lp
-                    y[i] = self._lp
-                x += y * self._echo_gain
+                x += self._echo.block(self.received, self.drain_t0, t0, k, block)
             x += rng.standard_normal(block) * self._noise
             try:
                 os.write(self._mic_fd, np.clip(x, -32768, 32767).astype("<i2").tobytes())

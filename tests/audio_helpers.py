@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for benchmarks/
 from benchmarks.audio import echo_path  # noqa: E402, F401  (one echo model, for the tests and the bench)
 from benchmarks.audio import espeak as _espeak  # noqa: E402
-from benchmarks.rig import fifo_sound_devices  # noqa: E402
+from benchmarks.rig import RoomEcho, drain_block, fifo_sound_devices  # noqa: E402
 from voice_coach.wav_io import read_wav as _read_wav  # noqa: E402
 from tests.tolerance import patience  # noqa: E402
 
@@ -104,6 +104,7 @@ class AlsaRig:
         self.recv_times: list[tuple[float, int]] = []  # (monotonic time, bytes so far)
         self._stop = threading.Event()
         self.feed_done = threading.Event()
+        self.drain_t0: float | None = None
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -143,18 +144,28 @@ class AlsaRig:
 
         self._start(run)
 
-    def drain(self, rate: int) -> None:
-        """Read the speaker FIFO at real time (the 'sound card clock')."""
+    def drain(self, rate: int, *, pad: bool = False) -> None:
+        """Read the speaker FIFO at real time (the 'sound card clock').
+
+        pad=True: a tick that finds less than a block queued is filled with silence, as a sound
+        card plays silence when not fed, so speaker sample i always played at drain_t0 + i/rate
+        (what LiveMic's echo needs); otherwise only what arrived is kept."""
 
         def run():
             block = 2 * rate // 100
-            t0 = time.monotonic()
+            t0 = self.drain_t0 = time.monotonic()
             n = 0
             while not self._stop.is_set():
-                try:
-                    chunk = os.read(self._spk_fd, block)
-                except BlockingIOError:
-                    chunk = b""
+                if pad:
+                    try:
+                        chunk = drain_block(self._spk_fd, block)
+                    except OSError:
+                        return
+                else:
+                    try:
+                        chunk = os.read(self._spk_fd, block)
+                    except BlockingIOError:
+                        chunk = b""
                 now = time.monotonic()
                 self.received += chunk
                 n += len(chunk)
@@ -163,6 +174,9 @@ class AlsaRig:
                 if delay > 0:
                     time.sleep(delay)
 
+        if pad:
+            fl = fcntl.fcntl(self._spk_fd, fcntl.F_GETFL)
+            fcntl.fcntl(self._spk_fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
         self._start(run)
 
     def _start(self, fn) -> None:
@@ -245,7 +259,8 @@ class LiveMic:
 
     Silence unless `say()` queued speech; `stall()` stops writing (the FIFO stays open), like a
     mic whose driver hung. With `echo_from`, what the rig's speaker played comes back into the
-    mic through `echo_path`-like filtering, as in a room. Blocks of exactly one MicSource block
+    mic through a fixed echo path (benchmarks.rig.RoomEcho: delay, a speaker's roll-off, gain),
+    as in a room; that rig's speaker must be drained with pad=True. Blocks of exactly one MicSource block
     arrive intact (a shorter block would be padded by the ALSA file plugin).
     """
 
@@ -260,10 +275,8 @@ class LiveMic:
         self._stop = threading.Event()
         self.said_at: list[tuple[float, float]] = []  # (start, end) monotonic of each utterance
         self.echo_from = echo_from
-        self.echo_gain = 10 ** (echo_gain_db / 20)
-        self.echo_delay = SR * echo_delay_ms // 1000
+        self._echo = RoomEcho(echo_gain_db, echo_delay_ms)
         self.noise = 32768 * 10 ** (noise_db / 20)
-        self._lp = 0.0
         fl = fcntl.fcntl(rig._mic_fd, fcntl.F_GETFL)
         fcntl.fcntl(rig._mic_fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)  # a full pipe drops audio, as a real mic would
         # ...but only after a real hiccup: 1 s of room, as a sound card's buffer would have.
@@ -304,20 +317,11 @@ class LiveMic:
                 filled += n
         return out
 
-    def _echo_block(self) -> np.ndarray:
+    def _echo_block(self, t0: float, k: int) -> np.ndarray:
         src = self.echo_from
         if src is None:
             return np.zeros(self.block)
-        played = np.frombuffer(bytes(src.received[-(2 * (self.block + self.echo_delay)) :]), dtype="<i2")
-        if len(played) < self.block + self.echo_delay:
-            return np.zeros(self.block)
-        seg = played[: self.block].astype(np.float64)
-        a = np.exp(-2 * np.pi * 3500 / SR)  # a small speaker rolls off the highs
-        y = np.empty_like(seg)
-        for i, v in enumerate(seg):
-            self._lp = (1 - a) * v + a * self._lp
-            y[i] = self._lp
-        return y * self.echo_gain
+        return self._echo.block(src.received, src.drain_t0, t0, k, self.block)
 
     def _run(self) -> None:
         rng = np.random.default_rng(7)
@@ -332,7 +336,7 @@ class LiveMic:
             if self._stalled.is_set():
                 continue
             now = time.monotonic()
-            x = self._speech_block(now) + self._echo_block() + rng.standard_normal(self.block) * self.noise
+            x = self._speech_block(now) + self._echo_block(t0, k) + rng.standard_normal(self.block) * self.noise
             data = np.clip(x, -32768, 32767).astype("<i2").tobytes()
             try:
                 os.write(self.rig._mic_fd, data)

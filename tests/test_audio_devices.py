@@ -71,6 +71,19 @@ def test_check_without_a_card_fails_with_one_line_per_problem(monkeypatch):
     assert any(line.startswith("FAIL devices") and "no sound card" in line for line in lines)
 
 
+def test_check_says_when_the_linear_echo_canceller_is_missing(monkeypatch):
+    pytest.importorskip("livekit.rtc")
+    import voice_coach.audio.echo_cancel as ec
+    from voice_coach.check import run_check
+
+    monkeypatch.setattr(devices, "list_devices", lambda: [])
+    monkeypatch.setattr(ec, "load_speexdsp", lambda: None)
+    out = io.StringIO()
+    assert run_check(__import__("voice_coach.paths").paths.default_content_dir(), Namespace(), out=out) != 0
+    echo = [line for line in out.getvalue().splitlines() if line.startswith("FAIL echo")]
+    assert len(echo) == 1 and "apt-get install libspeexdsp1" in echo[0], out.getvalue()
+
+
 @pytest.mark.audio
 @pytest.mark.timeout(120)
 def test_check_on_alsa_file_devices(tmp_path):
@@ -97,5 +110,6 @@ def test_check_on_alsa_file_devices(tmp_path):
     assert any(line.startswith("ok   devices") and "vc_mic" in line for line in lines), lines
     assert any(line.startswith("ok   microphone") and "dBFS" in line for line in lines), lines
     assert any(line.startswith("ok   voice") and "played" in line for line in lines), lines
+    assert any(line.startswith("ok   echo") and "libspeexdsp" in line for line in lines), lines
     spoken = np.frombuffer(bytes(rig.received), dtype="<i2")
     assert (np.abs(spoken.astype(np.int32)) > 2000).sum() > 16000 * 0.5  # the test line reached the speaker

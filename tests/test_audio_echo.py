@@ -1,16 +1,17 @@
 """Echo cancellation on a simulated echo path: the coach's voice must go, the person's "stop" must stay.
 
-Numbers from this setup (WebRTC AEC3 via livekit, 16 kHz, 10 ms frames), espeak-ng line
-"Hold the pressure steady. If you feel numbness or tingling, say stop, and I will stop.":
-ERLE 30-36 dB for echo delays 30-120 ms at 0 and -6 dB echo gain, unchanged with the listener
-0.2-0.8 s behind; a real "stop" 10-16 dB below the echo keeps its level within about 1-5 dB
-(median -4.8 dB over 20 speakers) two seconds into the line. The level tests assert looser bounds.
+Numbers from this setup (16 kHz, 10 ms frames, espeak-ng line "Hold the pressure steady. If you
+feel numbness or tingling, say stop, and I will stop."): WebRTC AEC3 takes the echo down 30-36 dB
+for echo delays 30-120 ms at 0 and -6 dB echo gain, unchanged with the listener 0.2-0.8 s behind,
+and a real "stop" 10-16 dB below the echo keeps its level within about 1-5 dB two seconds into
+the line. The level tests assert looser bounds.
 
-Once AEC3 has converged it is another matter: a real "stop" said 15 s into the coach's speech
-is taken down 11-57 dB by its residual-echo suppressor, and the default recognizer heard 0 of
-12. That case is a strict xfail below, the known barge-in limit. (libspeexdsp's linear
-canceller heard 11 of the same 12 offline, but only 3-7 of 50 in the real-time ALSA rig, so it
-is not used yet; branch experiment/speex-echo.)
+Once AEC3 has converged it is another matter: a real "stop" said 15 s into the coach's speech is
+taken down 11-57 dB by its residual-echo suppressor, and the default recognizer heard 0 of 12.
+So the canceller switches to libspeexdsp's linear filter once that has converged (ERLE about
+25-28 dB at -6 and -12 dB echo gain), which leaves the person's word whole: the test of that case
+below was a strict xfail before. The coach's own lines, with their "stop", "numbness" and
+"tingling", must still not come through as anything urgent.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from audio_helpers import SR, STOP_DIR, db, echo_path, espeak, mix, read_wav, ru
 lk = pytest.importorskip("livekit.rtc", reason="echo cancellation needs livekit")
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
-from voice_coach.audio.echo_cancel import EchoCanceller  # noqa: E402
+from voice_coach.audio.echo_cancel import EchoCanceller, load_speexdsp  # noqa: E402
 
 LINE = "Hold the pressure steady. If you feel numbness or tingling, say stop, and I will stop."
 
@@ -71,10 +72,16 @@ def test_near_end_stop_survives_double_talk(far):
     assert np.median(kept) > -10, kept
 
 
+needs_speex = pytest.mark.skipif(load_speexdsp() is None, reason="needs libspeexdsp (apt-get install libspeexdsp1)")
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known barge-in limit: AEC3's suppressor swallows a stop said over the converged coach (0/12)")
+@needs_speex
 def test_stop_over_the_coachs_speech_is_heard_after_the_canceller_converged(far):
-    """Twelve real speakers say stop 15 s into the coach's speech; the default recognizer listens."""
+    """Twelve real speakers say stop 15 s into the coach's speech; the default recognizer listens.
+
+    Measured: 12/12 (AEC3 alone: 0/12); on 20 other speakers 18-19/20 at -6 and -12 dB echo gain and
+    60 or 250 ms delay. The bar is 11 of 12: a test that can fail, not a tuned figure."""
     from voice_coach.intents import load_phrasebook
     from voice_coach.paths import default_content_dir
     from voice_coach.recognizers import make_recognizer
@@ -93,19 +100,93 @@ def test_stop_over_the_coachs_speech_is_heard_after_the_canceller_converged(far)
         s = read_wav(p)[:SR]
         ne = np.zeros(len(played))
         ne[pos : pos + len(s)] = s
-        out = run_aec(EchoCanceller(), played, mix(echo, ne))
+        ec = EchoCanceller()
+        out = run_aec(ec, played, mix(echo, ne))
+        assert ec.converged, p.name  # the recognizer heard the linear canceller, not AEC3
         rec.reset()
         window = out[pos - SR : pos + 3 * SR]
         texts = [t.text for i in range(0, len(window), 1600) for t in rec.accept(window[i : i + 1600])]
         texts += [t.text for t in rec.flush()]
         heard.append(any(i.name == "stop" for t in texts for i in phrases.parse(t)))
-    assert sum(heard) >= 9, f"stop heard over the coach in {sum(heard)}/12"
+    assert sum(heard) >= 11, f"stop heard over the coach in {sum(heard)}/12"
 
 
-def test_any_chunk_length_and_threads(far):
+@pytest.mark.slow
+@needs_speex
+@pytest.mark.parametrize("gain_db,delay_ms", [(-6, 60), (-12, 250)])
+def test_the_coachs_own_lines_never_sound_urgent_through_the_canceller(gain_db, delay_ms):
+    """Every routine line that holds an urgent-sounding word ("stop", "numbness", "tingling",
+    "sharp", "pain"...), played back to back through the echo path, the canceller and the default
+    recognizer: no transcript may mean stop, pause or a red flag, before or after the linear
+    filter took over. Measured: 0 urgent in 98 transcripts (-6 dB, 60 ms; 189 s of speech) and
+    in 23 (-12 dB, 250 ms); most transcripts of the residual echo are empty."""
+    import re
+
+    from voice_coach.paths import default_content_dir
+    from voice_coach.recognizers import make_recognizer
+    from voice_coach.routine import coach_lines, load_content
+    from voice_coach.understand import urgent
+
+    content = load_content(default_content_dir())
+    lines = [x for x in coach_lines(content.routine) if re.search(r"stop|numb|tingl|sharp|pain|wait|hard|agon|radiat", x, re.I)]
+    assert len(lines) >= 20
+    played = np.concatenate([np.concatenate([espeak(x), np.zeros(SR // 4, np.int16)]) for x in lines[:40]])
+    mic = mix(echo_path(played, delay_ms=delay_ms, gain_db=gain_db))
+    rec = make_recognizer(None, None, content.phrases)
     ec = EchoCanceller()
+    out = run_aec(ec, played, mic)
+    texts = [t.text for i in range(0, len(out), 1600) for t in rec.accept(out[i : i + 1600])] + [t.text for t in rec.flush()]
+    assert ec.converged
+    hits = [t for t in texts if urgent(content.phrases.parse(t)) is not None]
+    assert not hits, hits
+
+
+@pytest.mark.parametrize("linear", [True, False])
+def test_any_chunk_length_and_threads(far, linear):
+    ec = EchoCanceller(linear=linear)
     ec.process_reverse(far[:250])
     out = ec.process(far[:250])
-    assert len(out) == 160  # whole 10 ms frames only; the rest waits for the next chunk
+    assert len(out) == 160 and len(ec.suppressed) == 160  # whole 10 ms frames only; the rest waits for the next chunk
     out = ec.process(far[250:320])
     assert len(out) == 160
+    ec.close()
+    ec.close()  # twice is harmless
+
+
+@needs_speex
+def test_the_linear_canceller_takes_over_only_once_it_has_converged(far):
+    """Before convergence the recognizer hears AEC3 (the same samples as `suppressed`); after, the
+    linear output, which is not AEC3's."""
+    played = np.concatenate([far] * 4)
+    mic = mix(echo_path(played, delay_ms=70, gain_db=-6))
+    ec = EchoCanceller()
+    assert ec.has_linear and not ec.converged
+    first, switched = [], None
+    t0 = 1000.0
+    for i in range(0, len(mic) - 320 + 1, 320):
+        ec.process_reverse(played[i : i + 320], played_at=t0 + (i + 320) / SR)
+        out = ec.process(mic[i : i + 320], captured_at=t0 + (i + 320) / SR)
+        if not ec.converged:
+            first.append(np.array_equal(out, ec.suppressed))
+        elif switched is None:
+            switched = i / SR
+    assert all(first) and switched is not None and switched < 15, switched  # measured 10.5 s
+    assert ec.resyncs == 0
+    assert not np.array_equal(out, ec.suppressed)
+
+
+@needs_speex
+def test_a_reference_that_slips_is_realigned():
+    """The speaker's callbacks stop for 300 ms and resume later than their timestamps said: the
+    lockstep pairing notices the lag has left its window and sets it again, and the filter starts
+    over (it does not go on listening to a filter learned for the old alignment)."""
+    rng = np.random.default_rng(3)
+    played = (rng.standard_normal(12 * SR) * 3000).astype(np.int16)
+    mic = mix(echo_path(played, delay_ms=60, gain_db=-6))
+    ec = EchoCanceller()
+    t0 = 1000.0
+    for i in range(0, len(mic) - 320 + 1, 320):
+        skew = 0.3 if i >= 6 * SR else 0.0  # from 6 s on, the reference's clock reads 300 ms late
+        ec.process_reverse(played[i : i + 320], played_at=t0 + (i + 320) / SR + skew)
+        ec.process(mic[i : i + 320], captured_at=t0 + (i + 320) / SR)
+    assert ec.resyncs >= 1

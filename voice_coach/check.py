@@ -21,6 +21,10 @@ TEST_LINE = "This is your massage coach. Say stop at any time, and I will stop."
 MIC_SECONDS = 3.0
 
 
+SPEEX_MISSING = ("WebRTC AEC3 only: libspeexdsp is missing (sudo apt-get install libspeexdsp1), "
+                 "so a stop said while the coach talks may not get through")
+
+
 def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float = MIC_SECONDS) -> int:
     out = out or sys.stdout
     failures = 0
@@ -92,7 +96,20 @@ def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float =
     except UserError as e:
         say("voice", False, e.message)
 
-    # 4. recognizer
+    # 4. echo cancelling: the linear canceller is what lets a stop said over the coach through
+    try:
+        from voice_coach.audio.echo_cancel import EchoCanceller
+
+        ec = EchoCanceller()
+        if ec.has_linear:
+            say("echo", True, "WebRTC AEC3, then libspeexdsp's linear canceller once it has learned the room")
+        else:
+            say("echo", False, SPEEX_MISSING)
+        ec.close()
+    except UserError as e:
+        say("echo", False, e.message)
+
+    # 5. recognizer
     try:
         say("recognizer", *_recognizer(content_dir, args, line))
     except UserError as e:

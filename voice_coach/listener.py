@@ -20,8 +20,8 @@ from voice_coach.interfaces import AudioSource, Recognizer
 class Listener:
     def __init__(self, source: AudioSource, recognizer: Recognizer, post: Callable[[object], None], echo=None,
                  barge_in=None, speaking: Callable[[], bool] = lambda: False):
-        """barge_in: a voice_coach.audio.barge_in.BargeIn, fed the raw microphone and the echo
-        canceller's output; its onsets go to the system lane as VoiceOnset. speaking: whether the
+        """barge_in: a voice_coach.audio.barge_in.BargeIn, fed the raw microphone and AEC3's output
+        (the echo canceller's `suppressed`); its onsets go to the system lane as VoiceOnset. speaking: whether the
         coach's voice is playing (the double-talk rule applies only then)."""
         self.source = source
         self.barge_in = barge_in
@@ -69,7 +69,10 @@ class Listener:
                 chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
             if self.barge_in is not None:
                 playing = self.speaking()
-                for ev in self.barge_in.push(raw, cleaned=chunk if self.echo is not None else None, playing=playing):
+                # The double-talk rule reads AEC3's output (suppressed), which it was built and measured on,
+                # whichever canceller's output the recognizer hears.
+                cleaned = getattr(self.echo, "suppressed", chunk) if self.echo is not None else None
+                for ev in self.barge_in.push(raw, cleaned=cleaned, playing=playing):
                     if ev.kind == "onset" and ev.during_playback:
                         self.post(VoiceOnset())
             transcripts = self.recognizer.accept(chunk) if len(chunk) else []

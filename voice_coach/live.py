@@ -102,6 +102,10 @@ def build_live(content, args: Namespace, clock: Clock, out=sys.stdout, *, source
 
             try:
                 echo = EchoCanceller()
+                if not echo.has_linear:
+                    from voice_coach.check import SPEEX_MISSING
+
+                    print(f"voice-coach: warning: echo cancelling with {SPEEX_MISSING}", file=sys.stderr)
             except UserError as e:
                 print(f"voice-coach: warning: {e.message}; the coach may hear itself while it speaks", file=sys.stderr)
         from voice_coach.audio.speaker import SpeakerSink

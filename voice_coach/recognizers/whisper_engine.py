@@ -11,6 +11,14 @@ inside a longer utterance acts before the utterance ends, at a bounded cost. Not
 a short "stop" is final within the endpointer's window anyway. Free text comes out; the phrase book decides what it
 means, so out-of-vocabulary talk is simply "none".
 
+The early word (the stop path on partial evidence): a short utterance (at most `early_max`
+seconds, a lone "stop", "wait" or "ow") followed by `early_quiet` seconds of quiet (every frame
+`early_drop_db` below the utterance's loudest) is decoded at once on a short encoder window
+(`early_window_s`, a sixth of the cost of the full one) and given out as a partial, before the
+endpointer's longer window has closed the utterance; partials only ever act as stop or red flag.
+The final is decoded as before, on the full window, on a later call, so the partial reaches the
+runtime first. In noise the quiet never comes and the endpointer's final is what acts.
+
 Each final carries evidence for the understanding stage (voice_coach/understand.py), which decides
 whether an answer that would steer the session is sure: the first word's likeliest alternatives
 with their probabilities, and a second decode with more silence around the audio. Both are
@@ -76,6 +84,10 @@ class WhisperRecognizer:
         preroll: float = 0.5,
         recheck_pad_seconds: float = 0.8,
         window_s: float = 30.0,
+        early_quiet: float | None = 0.15,
+        early_max: float = 1.2,
+        early_drop_db: float = 20.0,
+        early_window_s: float = 3.0,
         answers: Mapping[str, Mapping[Hashable, Iterable[str]]] | None = None,
     ):
         model_dir = model_dir or find_model()
@@ -126,6 +138,39 @@ class WhisperRecognizer:
         self._speech: list[bytes] = []
         self._since_partial = 0
         self._last_partial = ""
+        self.early_quiet, self.early_max, self.early_drop_db = early_quiet, early_max, early_drop_db
+        self.early_frames = int(early_window_s * 100)
+        self._early_state()
+        self._final_due = False
+        self.early_partials = 0  # how many early words were given out (for the benchmarks)
+
+    def _early_state(self) -> None:
+        self._peak_db = -120.0
+        self._quiet = 0  # bytes of quiet since the utterance's last loud frame
+        self._early_done = False
+
+    def _early(self, frame: bytes) -> Transcript | None:
+        """Watch the utterance's frames; the early partial, once, when a short word has ended."""
+        if self.early_quiet is None or self._early_done:
+            return None
+        x = np.frombuffer(frame, dtype="<i2").astype(np.float64)
+        level = 10 * np.log10(np.mean(x * x) / 32768.0**2 + 1e-12)
+        if level > self._peak_db - self.early_drop_db:
+            self._peak_db = max(self._peak_db, level)
+            self._quiet = 0
+            return None
+        self._quiet += len(frame)
+        if self._quiet < self.early_quiet * SAMPLE_RATE * 2:
+            return None
+        self._early_done = True
+        if self._seconds(self._speech) > self.early_max + self.early_quiet + self._preroll.maxlen * self._frame / 2 / SAMPLE_RATE:
+            return None
+        d = self._decode(_audio(b"".join(self._speech)), self._pad, frames=self.early_frames)
+        if not d.text:
+            return None
+        self._last_partial = d.text
+        self.early_partials += 1
+        return Transcript(d.text, final=False, confidence=d.confidence)
 
     def set_vocabulary(self, phrases: Iterable[str]) -> None:
         # Whisper is not restricted to a grammar: the phrase book rejects what is not a command.
@@ -138,6 +183,9 @@ class WhisperRecognizer:
         n = len(data) - len(data) % self._frame
         self._pending = data[n:]
         out: list[Transcript] = []
+        if self._final_due:  # an utterance closed on the last call, after its early partial went out
+            self._final_due = False
+            out += self._final()
         for i in range(0, n, self._frame):
             frame = data[i : i + self._frame]
             speech = self._endpointer.process(frame)
@@ -152,10 +200,17 @@ class WhisperRecognizer:
                 self._since_partial += len(frame)
             else:
                 self._preroll.append(frame)
-            if self._speech and not self._endpointer.in_speech:
-                out += self._final()
-            elif self._speech and self._seconds(self._speech) >= MAX_UTTERANCE_SECONDS:
-                out += self._final()
+            if self._speech and not self._final_due:
+                early = self._early(frame) if speech is not None or self._endpointer.in_speech else None
+                if early is not None:
+                    out.append(early)
+                if self._speech and not self._endpointer.in_speech or self._seconds(self._speech) >= MAX_UTTERANCE_SECONDS:
+                    if out and not out[-1].final:
+                        # Let the partial out first: the full decode waits for the next call.
+                        self._final_due = True
+                        self._pending = data[i + self._frame : n] + self._pending
+                        return out
+                    out += self._final()
         if self._speech and self._since_partial >= self.partial_every * SAMPLE_RATE * 2:
             self._since_partial = 0
             window = b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :]
@@ -167,6 +222,9 @@ class WhisperRecognizer:
         return out
 
     def flush(self) -> list[Transcript]:
+        if self._final_due:
+            self._final_due = False
+            return self._final() + self.flush()
         if self._pending and self._speech:
             self._speech.append(self._pending)
         self._pending = b""
@@ -176,6 +234,8 @@ class WhisperRecognizer:
         return out
 
     def reset(self) -> None:
+        self._final_due = False
+        self._early_state()
         self._speech = []
         self._preroll.clear()
         self._pending = b""
@@ -188,6 +248,7 @@ class WhisperRecognizer:
         self._speech = []
         self._since_partial = 0
         self._last_partial = ""
+        self._early_state()
         return [self._heard(audio)]
 
     def _heard(self, audio: np.ndarray) -> Transcript:
@@ -211,14 +272,14 @@ class WhisperRecognizer:
         likeliest = np.argsort(-probs)[:FIRST_WORD_CANDIDATES]
         return self._tokenizer.decode([d.first_token]), [(self._tokenizer.decode([int(t)]), float(probs[t])) for t in likeliest]
 
-    def _decode(self, audio: np.ndarray, pad: np.ndarray) -> Decoded:
+    def _decode(self, audio: np.ndarray, pad: np.ndarray, frames: int | None = None) -> Decoded:
         """Greedy decoding as faster-whisper's transcribe() does it for one short segment (same
         features, prompt, suppressed tokens and silence rule), keeping the first step's scores,
         which transcribe() does not return."""
         from faster_whisper.audio import pad_or_trim
 
         features = self._model.feature_extractor(np.concatenate([pad, audio, pad]))[:, :-1]
-        frames = min(3000, max(self.window_frames, features.shape[1]))
+        frames = min(3000, max(frames or self.window_frames, features.shape[1]))
         encoded = self._model.encode(pad_or_trim(features, frames))
         result = self._model.model.generate(
             encoded,
