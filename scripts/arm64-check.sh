@@ -80,8 +80,11 @@ if [ -d "$repo/../shared/speech/commands" ]; then
     for w in stop yes six; do
         d="$root/opt/shared/speech/commands/$w"
         mkdir -p "$d"
-        f="$(ls "$repo/../shared/speech/commands/$w"/*.wav | head -n 1)"
-        for x in $f; do cp "$x" "$d/"; recordings+=("/opt/shared/speech/commands/$w/$(basename "$x")"); done
+        # A glob, not `ls | head`: under pipefail, ls killed by SIGPIPE when head has read enough
+        # ends the whole script with no message.
+        clips=("$repo/../shared/speech/commands/$w"/*.wav)
+        x="${clips[0]}"
+        cp "$x" "$d/"; recordings+=("/opt/shared/speech/commands/$w/$(basename "$x")")
     done
 fi
 
