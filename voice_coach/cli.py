@@ -83,7 +83,7 @@ def _audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--volume", type=float, default=None, help="speaking volume, 0.0 to 1.0")
     p.add_argument("--no-echo-cancel", action="store_true", help="skip echo cancellation (a headset, where the mic cannot hear the speaker)")
     p.add_argument("--barge-in", action="store_true",
-                   help="fall quiet when someone starts to speak (experimental, off by default: measured, it lowered the stops heard over the coach; see docs/benchmarks/hearing.md)")
+                   help="fall quiet when someone starts to speak (experimental, off by default: measured, its onset fires for only 42%% of stops said over the coach; see docs/benchmarks/barge_in.md)")
 
 
 def main(argv: list[str] | None = None) -> int:
