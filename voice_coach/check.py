@@ -21,10 +21,6 @@ TEST_LINE = "This is your massage coach. Say stop at any time, and I will stop."
 MIC_SECONDS = 3.0
 
 
-SPEEX_MISSING = ("WebRTC AEC3 only: libspeexdsp is missing (sudo apt-get install libspeexdsp1), "
-                 "so a stop said while the coach talks may not get through")
-
-
 def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float = MIC_SECONDS) -> int:
     out = out or sys.stdout
     failures = 0
@@ -98,7 +94,7 @@ def run_check(content_dir: Path, args: Namespace, out=None, mic_seconds: float =
 
     # 4. echo cancelling: the linear canceller is what lets a stop said over the coach through
     try:
-        from voice_coach.audio.echo_cancel import EchoCanceller
+        from voice_coach.audio.echo_cancel import SPEEX_MISSING, EchoCanceller
 
         ec = EchoCanceller()
         if ec.has_linear:

@@ -103,7 +103,7 @@ def build_live(content, args: Namespace, clock: Clock, out=sys.stdout, *, source
             try:
                 echo = EchoCanceller()
                 if not echo.has_linear:
-                    from voice_coach.check import SPEEX_MISSING
+                    from voice_coach.audio.echo_cancel import SPEEX_MISSING
 
                     print(f"voice-coach: warning: echo cancelling with {SPEEX_MISSING}", file=sys.stderr)
             except UserError as e:

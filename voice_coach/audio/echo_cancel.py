@@ -59,6 +59,9 @@ class _Framer:
 # --- libspeexdsp -----------------------------------------------------------------------------
 
 SPEEX_ECHO_SET_SAMPLING_RATE = 24
+# Said by `check` and warned by `run` when only AEC3 runs.
+SPEEX_MISSING = ("WebRTC AEC3 only: libspeexdsp is missing (sudo apt-get install libspeexdsp1), "
+                 "so a stop said while the coach talks may not get through")
 _speex_lib = None
 
 

@@ -204,7 +204,7 @@ class WhisperRecognizer:
                 early = self._early(frame) if speech is not None or self._endpointer.in_speech else None
                 if early is not None:
                     out.append(early)
-                if self._speech and not self._endpointer.in_speech or self._seconds(self._speech) >= MAX_UTTERANCE_SECONDS:
+                if not self._endpointer.in_speech or self._seconds(self._speech) >= MAX_UTTERANCE_SECONDS:
                     if out and not out[-1].final:
                         # Let the partial out first: the full decode waits for the next call.
                         self._final_due = True
