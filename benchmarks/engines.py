@@ -218,13 +218,15 @@ def run_engine(name: str, out: Path, shared: Path, quick: bool, content_dir: Pat
 
 # --- the whole listening loop on continuous speech ---------------------------------------------
 
-RTF_WINDOWS = (30.0, 10.0, 5.0)
+# (final window, partial window) in seconds; None: partials on the final's window (before 2026-12-03).
+RTF_WINDOWS = ((30.0, 3.0), (30.0, None), (10.0, 3.0), (5.0, 3.0))
 
 
 def run_rtf(out: Path, shared: Path, content_dir: Path, seconds: float) -> None:
-    """CPU per audio second of the listening loop the coach runs (AEC3, Silero VAD, the Whisper
-    adapter with its endpointer, partials and finals) on continuous read speech
-    (speech/talk), per encoder window; one thread, one core. Written per window as measured."""
+    """CPU per audio second of the listening loop the coach runs (the echo canceller, Silero VAD,
+    the Whisper adapter with its endpointer, partials and finals) on continuous read speech
+    (speech/talk), per encoder window of finals and partials; one thread, one core. Written per
+    window as measured."""
     from benchmarks.recog import stream
     from voice_coach.audio.echo_cancel import EchoCanceller
     from voice_coach.audio.vad import SileroVad
@@ -251,10 +253,10 @@ def run_rtf(out: Path, shared: Path, content_dir: Path, seconds: float) -> None:
     with out.open("w") as f:
         f.write(json.dumps({"kind": "front", "audio_s": len(pcm) / SR, **front}) + "\n")
         f.flush()
-        for w in RTF_WINDOWS:
-            rec = WhisperRecognizer(threads=1, window_s=w, answers=answer_sets(pb))
+        for w, pw in RTF_WINDOWS:
+            rec = WhisperRecognizer(threads=1, window_s=w, partial_window_s=pw, answers=answer_sets(pb))
             trs, cpu = stream(rec, pcm)
-            f.write(json.dumps({"kind": "whisper", "window_s": w, "audio_s": len(pcm) / SR, "cpu": cpu, "rtf": cpu / (len(pcm) / SR),
+            f.write(json.dumps({"kind": "whisper", "window_s": w, "partial_window_s": pw, "audio_s": len(pcm) / SR, "cpu": cpu, "rtf": cpu / (len(pcm) / SR),
                                 "transcripts": len(trs), "loop_rtf": cpu / (len(pcm) / SR) + front["aec_rtf"] + front["vad_rtf"]}) + "\n")
             f.flush()
 
@@ -267,12 +269,16 @@ def rtf_lines(out_dir: Path) -> list[str]:
     front = next((r for r in rows if r["kind"] == "front"), None)
     lines = ["## Listening loop on continuous speech (one core)", "",
              f"Read speech from speech/talk ({front['audio_s']:.0f} s, one speaker, continuous) through the coach's own loop, chunk by chunk: "
-             f"AEC3 {front['aec_rtf']:.4f}, Silero VAD {front['vad_rtf']:.4f} CPU s per audio s; then the Whisper tiny.en adapter "
+             f"echo canceller {front['aec_rtf']:.4f}, Silero VAD {front['vad_rtf']:.4f} CPU s per audio s; then the Whisper tiny.en adapter "
              "(endpointer, a partial every second while speech goes on, a final per utterance) per encoder window:" if front else "", "",
-             "| encoder window | recognizer CPU s per audio s | whole loop (AEC3 + VAD + recognizer) | transcripts |", "|---|---|---|---|"]
+             "| encoder window: finals | partials | recognizer CPU s per audio s | whole loop (echo canceller + VAD + recognizer) | transcripts |",
+             "|---|---|---|---|---|"]
     for r in rows:
         if r["kind"] == "whisper":
-            lines.append(f"| {r['window_s']:.0f} s | {r['rtf']:.3f} | {r['loop_rtf']:.3f} | {r['transcripts']} |")
+            pw = r.get("partial_window_s", "absent")
+            pw = "same" if pw in (None, "absent") else f"{pw:.0f} s"
+            default = " (default)" if (r["window_s"], r.get("partial_window_s")) == RTF_WINDOWS[0] else ""
+            lines.append(f"| {r['window_s']:.0f} s{default} | {pw} | {r['rtf']:.3f} | {r['loop_rtf']:.3f} | {r['transcripts']} |")
     return lines + [""]
 
 

@@ -115,15 +115,15 @@ class RoomEcho:
         return y * self.gain
 
 
-def drain_block(fd: int, nbytes: int) -> bytes:
+def drain_block(fd: int, nbytes: int, pad: bool = True) -> bytes:
     """One tick of a speaker drained at real time: what the writer has queued, up to `nbytes`,
     padded with silence (a sound card plays silence when it is not fed; the sample count stays
-    true to the clock)."""
+    true to the clock). pad=False: only what arrived."""
     try:
         chunk = os.read(fd, nbytes)
     except BlockingIOError:
         chunk = b""
-    return chunk + bytes(nbytes - len(chunk))
+    return chunk + bytes(nbytes - len(chunk)) if pad else chunk
 
 
 class Rig:

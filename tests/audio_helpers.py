@@ -56,11 +56,14 @@ def mix(*signals: np.ndarray, noise_db: float = -50, seed: int = 1) -> np.ndarra
     return np.clip(out, -32768, 32767).astype(np.int16)
 
 
-def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320, backlog_ms: float = 0) -> np.ndarray:
+def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320, backlog_ms: float = 0, *,
+            ref_late=None, each=None) -> np.ndarray:
     """Feed reference and mic chunk by chunk on a simulated clock, as the live loop would.
 
     backlog_ms: the listener runs that far behind the speaker (a slow recognizer): each mic
     chunk is cleaned only after the reference for `backlog_ms` later was already fed.
+    ref_late(i): how many seconds late the reference's timestamps read at mic sample i (a
+    speaker clock that slips). each(i, out): called with every cleaned chunk.
     """
     out = []
     lead = int(backlog_ms * SR / 1000) // chunk
@@ -70,8 +73,11 @@ def run_aec(canceller, played: np.ndarray, mic: np.ndarray, chunk: int = 320, ba
         canceller.process_reverse(played[j * chunk : (j + 1) * chunk], played_at=t0 + (j + 1) * chunk / SR)
     for i in range(0, len(mic) - chunk + 1, chunk):
         j = i + lead * chunk
-        canceller.process_reverse(played[j : j + chunk], played_at=t0 + (j + chunk) / SR)
+        late = ref_late(i) if ref_late else 0.0
+        canceller.process_reverse(played[j : j + chunk], played_at=t0 + (j + chunk) / SR + late)
         out.append(canceller.process(mic[i : i + chunk], captured_at=t0 + (i + chunk) / SR))
+        if each:
+            each(i, out[-1])
     return np.concatenate(out)
 
 
@@ -156,16 +162,10 @@ class AlsaRig:
             t0 = self.drain_t0 = time.monotonic()
             n = 0
             while not self._stop.is_set():
-                if pad:
-                    try:
-                        chunk = drain_block(self._spk_fd, block)
-                    except OSError:
-                        return
-                else:
-                    try:
-                        chunk = os.read(self._spk_fd, block)
-                    except BlockingIOError:
-                        chunk = b""
+                try:
+                    chunk = drain_block(self._spk_fd, block, pad=pad)
+                except OSError:  # closed by close()
+                    return
                 now = time.monotonic()
                 self.received += chunk
                 n += len(chunk)

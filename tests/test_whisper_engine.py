@@ -254,3 +254,28 @@ def test_no_early_partial_inside_a_longer_utterance_or_when_turned_off(rec, monk
     monkeypatch.setattr(rec, "early_quiet", None)
     out = stream(rec, np.concatenate([silence(0.5), read_wav(clips[0]), silence(1.5)]))
     assert rec.early_partials == before and out and out[-1].final
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_partials_can_decode_on_a_shorter_window_than_finals(monkeypatch):
+    """partial_window_s (a lever the benchmarks measure, off by default): partials (the last 1.5 s
+    of ongoing speech) are encoded on it, finals on window_s."""
+    from voice_coach.audio.tts import EspeakCliSynthesizer
+
+    rec = whisper_engine.WhisperRecognizer(partial_window_s=3.0)
+    say = EspeakCliSynthesizer(voice="en-us", rate=140).synthesize
+    calls = []
+    decode = rec._decode
+
+    def spy(audio, pad, frames=None):
+        calls.append((frames, len(audio)))
+        return decode(audio, pad, frames)
+
+    monkeypatch.setattr(rec, "_decode", spy)
+    out = stream(rec, np.concatenate([silence(0.3), say("stop, please stop the massage now, my back feels strange"), silence(1.0)]))
+    kinds = [t.final for t in out]
+    assert False in kinds and kinds[-1] is True
+    partial = [f for f, n in calls if n <= 1.5 * SAMPLE_RATE + 1]
+    assert partial and set(partial) == {300}, calls
+    assert calls[-1][0] is None  # the final: the recognizer's full window
+    assert rec.window_frames == 3000

@@ -306,7 +306,11 @@ class EchoCanceller:
         )
         self._delay_ms = int(delay_ms)
         self._apm.set_stream_delay_ms(self._delay_ms)
-        self._lock = threading.Lock()  # guards the APM handle, speex and the reference queues
+        # Two locks, so the speaker's callback never waits on a frame being cleaned: _ref_lock
+        # guards only the reference queues (held for microseconds by both sides), _lock the
+        # APM handle and speex, which only the listener's thread uses.
+        self._ref_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._rev = _Framer()
         self._near = _Framer()
         self._ref: collections.deque[tuple[float, np.ndarray]] = collections.deque()
@@ -338,7 +342,7 @@ class EchoCanceller:
 
     def process_reverse(self, played: np.ndarray, played_at: float | None = None) -> None:
         end = time.monotonic() if played_at is None else played_at
-        with self._lock:
+        with self._ref_lock:
             frames = self._rev.push(played)
             self._ref_clock.observe(end, len(played))
             for k, f in enumerate(frames):
@@ -355,11 +359,18 @@ class EchoCanceller:
             self._mic_clock.observe(end, len(mic))
             for k, f in enumerate(frames):
                 t = end - (len(frames) - k - 1) * FRAME_S
-                while self._ref and self._ref[0][0] <= t:
-                    t_ref, r = self._ref.popleft()
-                    if t - t_ref > self.MAX_REF_LAG:
-                        self.dropped_reference_frames += 1
-                        continue
+                due = []
+                with self._ref_lock:
+                    while self._ref and self._ref[0][0] <= t:
+                        t_ref, r = self._ref.popleft()
+                        if t - t_ref > self.MAX_REF_LAG:
+                            self.dropped_reference_frames += 1
+                            continue
+                        due.append(r)
+                    if self._speex is not None:
+                        self._mic_frames += 1
+                        ref, jumped = self._lockstep.pair(self._mic_clock.at(self._mic_frames * FRAME))
+                for r in due:
                     self._apm.process_reverse_stream(self._frame(r))
                 frame = self._frame(f)
                 # AEC3 expects the delay to be restated before every captured frame.
@@ -370,8 +381,6 @@ class EchoCanceller:
                 if self._speex is None:
                     out.append(aec)
                     continue
-                self._mic_frames += 1
-                ref, jumped = self._lockstep.pair(self._mic_clock.at(self._mic_frames * FRAME))
                 if jumped:  # a new alignment: what the filter learned no longer holds
                     self._speex.reset()
                     self._convergence.reset()
