@@ -8,7 +8,8 @@ recognition batches are kept, so an interrupted run resumes), VOICE_COACH_BENCH_
 the batches already in that cache, run no more). `--lanes` measures only the runtime's stop path
 (transcript posted -> cancel at the voice) with a slow journal disk (benchmarks/lanes.py).
 `--false-triggers` counts false halts, stops and ducks over every file of shared's talk, music and
-room audio (benchmarks/false_triggers.py).
+room audio (benchmarks/false_triggers.py). Every mode ends by assembling targets.md / targets.json
+from the figures in --out (benchmarks/targets.py); `--targets` does only that.
 
 The benchmark code lives in the repository's `benchmarks/` package (it needs the recordings in
 ../shared and the ALSA rig, neither of which ships with the coach); this is its entry point.
@@ -23,13 +24,18 @@ from voice_coach.errors import UserError
 
 
 def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False, engines: bool = False, barge_in: bool = False,
-              false_triggers: bool = False) -> int:
+              false_triggers: bool = False, targets: bool = False) -> int:
     repo = Path(__file__).resolve().parents[1]
     if not (repo / "benchmarks" / "run.py").is_file():
         raise UserError(f"voice-coach bench needs the source checkout (no benchmarks/ next to {repo / 'voice_coach'})")
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    return _measure(Path(content_dir), Path(out), quick, lanes, engines, barge_in, false_triggers)
+    rc = 0 if targets else _measure(Path(content_dir), Path(out), quick, lanes, engines, barge_in, false_triggers)
+    from benchmarks.targets import write_targets
+
+    write_targets(Path(out))
+    print(f"bench: wrote {Path(out) / 'targets.md'}", file=sys.stderr)
+    return rc
 
 
 def _measure(content_dir: Path, out: Path, quick: bool, lanes: bool, engines: bool, barge_in: bool, false_triggers: bool) -> int:
