@@ -7,12 +7,13 @@ Every file of shared's talk (speech/talk, read sentences), music (noise/music) a
   recognizer as recog.build_recognizer('default', ...) builds it, `Understanding.sure`), on
   benchmarks/run.run_pool's workers, one file a batch; scoring.stream_events counts what the
   session would do (halt = red flag, stop = stop/pause; ratings and yes/no beside them);
-- false ducks: the coach speaking (barge_in.coach_track, its echo at ECHO_GAIN_DB / ECHO_DELAY_MS)
-  with each file of the set in the room, through barge_in.false_ducks; the coach's track runs on
-  from one file to the next, so the whole set is heard over the coach's whole routine.
-Results go to false_triggers.jsonl as they arrive (run_pool's journal: `[key, [record]]` a line,
-so a run cut short resumes where it stopped), then false_triggers.md / .json. `--quick`: the first
-QUICK_SECONDS of QUICK_FILES files per set.
+- false ducks: the coach speaking (barge_in.coach_track, repeated, its echo at ECHO_GAIN_DB /
+  ECHO_DELAY_MS) with a whole set in the room (its files one after another), through
+  barge_in.false_ducks: one canceller and detector run per set, as in a session.
+Results go to false_triggers.jsonl as they arrive (run_pool's journal, `[key, [record]]` a line:
+a file per batch, then `ducks:<set>`; a run cut short resumes where it stopped), then
+false_triggers.md / .json. `--quick`: the first QUICK_SECONDS of QUICK_FILES files per set, with
+its own journal (false_triggers_quick.jsonl), so it never ends a full run's.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from benchmarks import audio as A
 SETS = {"talk": ("speech", "talk"), "music": ("noise", "music"), "room": ("noise", "room")}
 ECHO_GAIN_DB, ECHO_DELAY_MS = -6, 60
 QUICK_FILES, QUICK_SECONDS = 2, 20.0
-JOURNAL = "false_triggers.jsonl"
 
 
 def set_files(shared: Path, quick: bool) -> dict[str, list[Path]]:
@@ -52,21 +52,14 @@ def halt_tasks(files: dict[str, list[Path]], content_dir: Path, quick: bool) -> 
     return tasks
 
 
-def read_journal(path: Path) -> dict:
-    done = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                k, res = json.loads(line)
-            except ValueError:
-                continue  # a line cut by an interruption
-            done[k] = res
-    return done
+def journal_path(out: Path, quick: bool) -> Path:
+    """A quick run keeps its own journal, so it never ends a full run's resumable one."""
+    return out / ("false_triggers_quick.jsonl" if quick else "false_triggers.jsonl")
 
 
 def run(out: Path, shared: Path, content_dir: Path, quick: bool, log) -> None:
     from benchmarks.barge_in import coach_track, false_ducks
-    from benchmarks.run import run_pool, stable_seed
+    from benchmarks.run import read_journal, run_pool, stable_seed
 
     files = set_files(shared, quick)
     if not any(files.values()):
@@ -74,38 +67,35 @@ def run(out: Path, shared: Path, content_dir: Path, quick: bool, log) -> None:
 
         raise UserError(f"no recordings in {shared}/speech/talk, noise/music or noise/room; set VOICE_COACH_SHARED to the shared folder")
     out.mkdir(parents=True, exist_ok=True)
-    journal = out / JOURNAL
+    journal = journal_path(out, quick)
     tasks = halt_tasks(files, content_dir, quick)
     done = read_journal(journal)
-    stale = any(isinstance(k, int) and (k >= len(tasks) or res[0]["path"] != tasks[k]["items"][0]["path"]
-                                        or res[0].get("seconds") != tasks[k]["items"][0].get("seconds")) for k, res in done.items())
+    stale = any(isinstance(k, int) and (k >= len(tasks) or res[0]["path"] != tasks[k]["items"][0]["path"]) for k, res in done.items())
     if quick or stale:
         journal.unlink(missing_ok=True)  # a quick run starts afresh; a journal of another plan is not resumed
     log(f"bench false-triggers: halts and stops on {len(tasks)} files through the listening path")
     run_pool(tasks, log, journal=journal)
-    log("bench false-triggers: ducks, the coach speaking over each file")
     done = read_journal(journal)
     coach = coach_track(content_dir)
-    pos = 0
     with journal.open("a") as jf:
         for name, fs in files.items():
-            for f in fs:
-                bg = A.read_wav(f)[: int(QUICK_SECONDS * A.SR) if quick else None]
-                key = f"ducks:{name}:{f.name}"
-                if key not in done:
-                    played = np.take(coach, np.arange(pos, pos + len(bg)), mode="wrap")
-                    r = false_ducks(played, bg, ECHO_GAIN_DB, ECHO_DELAY_MS, stable_seed("ducks", name, f.name))
-                    jf.write(json.dumps([key, [{"kind": "ducks", "set": name, "path": str(f), **r}]]) + "\n")
-                    jf.flush()
-                pos += len(bg)
+            key = f"ducks:{name}"
+            if key in done or not fs:
+                continue
+            log(f"bench false-triggers: ducks, the coach speaking over all of {name} ({len(fs)} files)")
+            bg = np.concatenate([A.read_wav(f)[: int(QUICK_SECONDS * A.SR) if quick else None] for f in fs])
+            r = false_ducks(np.resize(coach, len(bg)), bg, ECHO_GAIN_DB, ECHO_DELAY_MS, stable_seed("ducks", name))
+            jf.write(json.dumps([key, [{"kind": "ducks", "set": name, "files": len(fs), **r}]]) + "\n")
+            jf.flush()
 
 
 def report(out_dir: Path, content_dir: Path, files_total: dict[str, int], quick: bool) -> dict:
+    from benchmarks.run import read_journal
     from benchmarks.scoring import stream_events
     from voice_coach.routine import load_content
 
     pb = load_content(content_dir).phrases
-    records = [r for res in read_journal(out_dir / JOURNAL).values() for r in res]
+    records = [r for res in read_journal(journal_path(out_dir, quick)).values() for r in res]
 
     def per_hour(k, s):
         return k / (s / 3600) if s else None
@@ -128,7 +118,7 @@ def report(out_dir: Path, content_dir: Path, files_total: dict[str, int], quick:
             **{k: {"count": ev[k], "per_hour": per_hour(ev[k], listen_s)} for k in ("halts", "stops", "ratings", "yesno")},
             "examples": ev["examples"],
             "listening_rtf": sum(r["cpu"] for r in streams) / listen_s if listen_s else None,
-            "ducks": {"count": n_ducks, "per_hour": per_hour(n_ducks, duck_s), "minutes": duck_s / 60, "files": len(ducks)},
+            "ducks": {"count": n_ducks, "per_hour": per_hour(n_ducks, duck_s), "minutes": duck_s / 60, "files": sum(r["files"] for r in ducks)},
         }
     res = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": quick, "echo": {"gain_db": ECHO_GAIN_DB, "delay_ms": ECHO_DELAY_MS},
            "engine": "whisper (default, recog.build_recognizer('default'))", "sets": sets}

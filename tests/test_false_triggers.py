@@ -59,7 +59,7 @@ def test_the_report_has_every_set_with_its_sample(report):
             assert set(s[k]) == {"count", "per_hour"}
     md = (report / "false_triggers.md").read_text()
     assert "| talk | 2/2 |" in md and "| music | 1/1 |" in md
-    assert (report / "false_triggers.jsonl").is_file() and (report / "targets.md").is_file()
+    assert (report / "false_triggers_quick.jsonl").is_file() and (report / "targets.md").is_file()
 
 
 def test_a_stop_planted_in_the_talk_is_counted(report):
