@@ -56,8 +56,9 @@ class Sources:
             except (OSError, ValueError) as e:
                 self._cache[name] = Missing(f"{name}: {type(e).__name__}")
             else:
-                own = data.get("date") or data.get("meta", {}).get("date") if isinstance(data, dict) else None
-                self._cache[name] = (data, own or _git_date(p) or "date unknown")
+                meta = data.get("meta", data) if isinstance(data, dict) else {}
+                quick = " (QUICK run)" if meta.get("quick") else ""
+                self._cache[name] = (data, (meta.get("date") or _git_date(p) or "date unknown") + quick)
         got = self._cache[name]
         if isinstance(got, Missing):
             raise got
@@ -138,16 +139,21 @@ def row_false_accepts(src):
 
 
 def _rig(src: Sources) -> tuple[dict, str, str]:
-    """The ALSA rig's stop-over-the-coach run: stop_latency.json (`python -m benchmarks.latency`)
-    if there is one, else the full bench's latency phase in results.json."""
-    try:
-        data, date = src.get("stop_latency.json")
-        return data, "stop_latency.json", date
-    except Missing:
-        data, date = src.get("results.json")
-        if "trials" not in data.get("stop_latency", {}):
-            raise Missing("results.json has no stop latency") from None
-        return data["stop_latency"], "results.json (stop_latency)", date
+    """The newest ALSA rig run of stops said over the coach: stop_latency.json (`python -m
+    benchmarks.latency`) or the full bench's latency phase in results.json."""
+    runs = []
+    for name in ("stop_latency.json", "results.json"):
+        try:
+            data, date = src.get(name)
+        except Missing:
+            continue
+        data = data.get("stop_latency", {}) if name == "results.json" else data
+        if "trials" in data:
+            runs.append((date, data, name if name == "stop_latency.json" else "results.json (stop_latency)"))
+    if not runs:
+        raise Missing("no stop_latency.json, and results.json has no stop latency")
+    date, data, name = max(runs, key=lambda r: r[0])
+    return data, name, date
 
 
 def row_over_coach(src):

@@ -62,3 +62,13 @@ def test_bench_targets_writes_the_report_from_an_empty_folder(tmp_path):
     assert len(rows) == 10 and all(r["met"] is None for r in rows)
     table = [line for line in (tmp_path / "targets.md").read_text().splitlines() if line.startswith("| ")][2:]
     assert len(table) == 10 and all("not measured by the bench yet" in line for line in table)
+
+
+def test_the_newest_rig_run_is_used(tmp_path):
+    _copy(tmp_path, "results.json")
+    rig = {"date": "2999-01-01 00:00", "trials": 50, "detected": 49, "latency": {"median": 0.49, "p95": 1.01}, "session": {"maxrss_mb": 190.0}}
+    (tmp_path / "stop_latency.json").write_text(json.dumps(rig))
+    rows = {r["what"]: r for r in assemble(tmp_path)}
+    assert rows["stops heard over the coach's own voice"]["default"][0]["measured"] == "ALSA rig: 98.0% (49/50)"
+    assert rows["stop word end -> session paused"]["default"][0]["source"] == "stop_latency.json"
+    assert rows["peak RSS"]["met"] is True
