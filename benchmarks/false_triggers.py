@@ -44,7 +44,7 @@ def halt_tasks(files: dict[str, list[Path]], content_dir: Path, quick: bool) -> 
 
     tasks = []
     for name, fs in files.items():
-        for f in fs:
+        for f in sorted(fs, key=lambda f: -f.stat().st_size):  # the long files first, so none is left alone at the end
             item = {"source": "file", "path": str(f), "set": name, "seed": stable_seed(name, f.name)}
             if quick:
                 item["seconds"] = QUICK_SECONDS

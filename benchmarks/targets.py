@@ -54,7 +54,7 @@ class Sources:
                 text = p.read_text()
                 data = [json.loads(x) for x in text.splitlines() if x.strip()] if name.endswith(".jsonl") else json.loads(text)
             except (OSError, ValueError) as e:
-                self._cache[name] = Missing(f"{name}: {type(e).__name__}")
+                self._cache[name] = Missing(f"no {name}" if isinstance(e, FileNotFoundError) else f"{name}: {type(e).__name__}: {e}")
             else:
                 meta = data.get("meta", data) if isinstance(data, dict) else {}
                 quick = " (QUICK run)" if meta.get("quick") else ""
@@ -289,7 +289,9 @@ def markdown(rows: list[dict]) -> str:
         cands = [f"{c['measured']} {mark(c['met'])}" if (c := r["candidates"].get(t)) else "—" for t in titles]
         lines.append(_row([r["what"], r["target"], measured, mark(r["met"]), src, *cands]))
     sources = sorted({f"{c['source']} ({c['date']})" for r in rows for c in r["candidates"].values()})
-    lines += ["", "Candidate figures: " + ("; ".join(sources) if sources else "none") + ".",
+    lines += ["", "Candidate figures: " + ("; ".join(sources) if sources else "none") + ". Their ratings are the closed-set check with one",
+              "read-back of the uncertain answers (engines.json `cs_rating_readback`); the default's, the free transcript with one read-back below",
+              "the best confidence threshold (results.json `rating_confirmed`).",
               "'n/a' under met: not measured, or not on the whole sample the target names."]
     return "\n".join(lines) + "\n"
 
