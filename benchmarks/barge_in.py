@@ -157,6 +157,7 @@ def trial(whisper, pb, coach: np.ndarray, clip: np.ndarray, gain: float, delay: 
 
 def false_ducks(coach: np.ndarray, background: np.ndarray | None, gain: float, delay: float, seed: int, bg_db: float = 0.0) -> dict:
     n = len(coach) if background is None else min(len(coach), len(background))
+    n = n // CHUNK * CHUNK  # whole 20 ms chunks: the canceller gives back no partial one, and detect() pairs them
     played = coach[:n]
     mic = A.echo_path(played, gain_db=gain, delay_ms=delay, seed=seed) + A.floor_noise(n, seed, db=-60)
     if background is not None:
@@ -203,13 +204,16 @@ def run(out: Path, shared: Path, content_dir: Path, n_stops: int, minutes: float
                     f.flush()
 
 
-def report(out_dir: Path) -> dict:
+def report(out_dir: Path, date: str | None = None) -> dict:
+    """date: when the trials were run (None: the date the earlier barge_in.json gives, if any)."""
     from benchmarks.scoring import rate
 
     rows = [json.loads(line) for line in (out_dir / "barge_in.jsonl").read_text().splitlines() if line.strip()]
+    old = out_dir / "barge_in.json"
+    date = date or (json.loads(old.read_text()).get("date") if old.is_file() else None)
     stops = [r for r in rows if r["kind"] == "stop"]
     ducks = [r for r in rows if r["kind"] == "ducks"]
-    res: dict = {"stops": {}, "ducks": []}
+    res: dict = {"date": date, "stops": {}, "ducks": []}
     lines = ["# Barge-in over the coach's own voice (offline, real stops)", "",
              "Written by `python -m benchmarks.barge_in` (benchmarks/barge_in.py; method in its docstring). Real Speech Commands",
              "stops said 12-13 s into the coach's real routine lines heard through the simulated echo path; Silero VAD v6 plus the",
@@ -239,6 +243,10 @@ def report(out_dir: Path) -> dict:
             return rate(sum(r[k] for r in stops), len(stops))
         res["all"] = {k: allr(k) for k in ("detected", "raw_stop", "aec_stop", "today_stop")}
         res["all"]["aec3_stop"] = rate(sum(r.get("aec3_stop", False) for r in stops), len(stops))
+        lat = [r["latency_ms"] for r in stops if r.get("detected")]
+        res["all"]["onset_ms"] = {"n": len(lat), "trials": len(stops), "median": float(np.median(lat)) if lat else None,
+                                  "p95": float(np.percentile(lat, 95)) if lat else None}
+        res["all"]["speaker_ms"] = SPEAKER_MS  # onset -> playback stopped (modelled)
         a = res["all"]
         lines.append(f"| all | | {len(stops)} | {100 * a['detected']['p']:.1f}% | | {100 * a['raw_stop']['p']:.1f}% | {100 * a['aec_stop']['p']:.1f}% | {100 * a['today_stop']['p']:.1f}% | {100 * a['aec3_stop']['p']:.1f}% | |")
     lines += ["", "Onset latency is measured from the word's first loud 10 ms frame to the end of the 32 ms window that decided",
@@ -267,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not a.report_only:
         run(a.out / "barge_in.jsonl", A.shared_dir(), a.content, a.stops, a.minutes)
-    report(a.out)
+    report(a.out, None if a.report_only else time.strftime("%Y-%m-%d %H:%M"))
     print(f"bench barge-in: wrote {a.out / 'barge_in.md'}", file=sys.stderr)
     return 0
 

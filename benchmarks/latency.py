@@ -252,7 +252,7 @@ def measure_startup(repo: Path, runs: int = 3, log=print, engine: str | None = N
     return {"runs": times, "median": float(np.median(ok)) if ok else None}
 
 
-if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N [ENGINE [linear|aec3|0 [GAIN_DB [DELAY_MS]]]]
+if __name__ == "__main__":  # python -m benchmarks.latency N [ENGINE [linear|aec3|0 [GAIN_DB [DELAY_MS]]]]: also docs/benchmarks/stop_latency.json
     repo = Path(__file__).resolve().parents[1]
     from benchmarks.audio import shared_dir
 
@@ -261,4 +261,8 @@ if __name__ == "__main__":  # a quick look: python -m benchmarks.latency N [ENGI
     mode = {"linear": True, "aec3": "aec3", "0": False}[a[2] or "linear"]
     res = measure_stop_latency(repo, repo / "content", shared_dir(), int(a[0]), engine=engine, aec=mode,
                                echo_gain_db=float(a[3] or -6), echo_delay_ms=int(a[4] or 60))
-    print(json.dumps({k: v for k, v in res.items() if k != "rows"}, indent=1))
+    summary = {k: v for k, v in res.items() if k != "rows"}
+    summary.update(date=time.strftime("%Y-%m-%d %H:%M"), command=f"python -m benchmarks.latency {' '.join(sys.argv[1:])}".strip(),
+                   engine=engine, aec=a[2] or "linear", echo_gain_db=float(a[3] or -6), echo_delay_ms=int(a[4] or 60))
+    (repo / "docs" / "benchmarks" / "stop_latency.json").write_text(json.dumps(summary, indent=1) + "\n")  # read by benchmarks/targets.py
+    print(json.dumps(summary, indent=1))

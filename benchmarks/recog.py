@@ -226,6 +226,8 @@ def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None]:
         return np.clip(floor_noise(n, item["seed"], db=-60), -32768, 32767).astype(np.int16), None
     if item["source"] == "file":
         x = read_wav(item["path"]).astype(np.float64)
+        if item.get("seconds"):  # only the file's first seconds (a quick run)
+            x = x[: int(item["seconds"] * SR)]
         if item.get("gain_db"):
             x = x * 10 ** (item["gain_db"] / 20)
         x = x + floor_noise(len(x), item["seed"])

@@ -143,15 +143,7 @@ def run_pool(tasks: list[dict], log, journal: Path | None = None, on_batch=None)
     clock is reported on what it finished)."""
     import json
 
-
-    done: dict[int, list] = {}
-    if journal is not None and journal.is_file():
-        for line in journal.read_text().splitlines():
-            try:
-                k, res = json.loads(line)
-            except ValueError:
-                continue  # a line cut by the interruption
-            done[k] = res
+    done = read_journal(journal) if journal is not None else {}
     todo = [(k, t) for k, t in enumerate(tasks) if k not in done]
     if os.environ.get("VOICE_COACH_BENCH_ONLY_DONE"):
         log(f"  using the {len(done)} finished batches of {len(tasks)}; {len(todo)} not run")
@@ -171,6 +163,21 @@ def run_pool(tasks: list[dict], log, journal: Path | None = None, on_batch=None)
             if on_batch is not None:
                 on_batch(out, k + 1, len(todo))
     return out
+
+
+def read_journal(journal: Path) -> dict:
+    """run_pool's journal: {key: results} from its `[key, results]` lines (none if there is no file)."""
+    import json
+
+    done = {}
+    if journal.is_file():
+        for line in journal.read_text().splitlines():
+            try:
+                k, res = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the interruption
+            done[k] = res
+    return done
 
 
 def _indexed(kt):

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lanes", action="store_true", help="only the runtime's stop path with a slow journal disk (seconds, no audio)")
     bench.add_argument("--engines", action="store_true", help="candidate recognizers side by side on the same clips (benchmarks/engines.py)")
     bench.add_argument("--barge-in", action="store_true", help="barge-in over the coach's own voice, offline (benchmarks/barge_in.py)")
+    bench.add_argument("--false-triggers", action="store_true",
+                       help="false halts, stops and ducks over all of shared's talk, music and room audio (benchmarks/false_triggers.py)")
+    bench.add_argument("--targets", action="store_true", help="only assemble targets.md from the figures already in --out (seconds)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -192,7 +195,8 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
         writable_folder(args.out, "--out")
         from voice_coach.bench import run_bench
 
-        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes, engines=args.engines, barge_in=args.barge_in)
+        return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes, engines=args.engines, barge_in=args.barge_in,
+                         false_triggers=args.false_triggers, targets=args.targets)
     if args.command == "history":
         from voice_coach.history import run_history
 
