@@ -268,7 +268,7 @@ def report(out_dir: Path, date: str | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.barge_in")
     p.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    p.add_argument("--stops", type=int, default=50)
+    p.add_argument("--stops", type=int, default=100)
     p.add_argument("--minutes", type=float, default=5.0)
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--content", type=Path, default=Path(__file__).resolve().parent.parent / "content")

@@ -271,7 +271,7 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
     if sizes:
         w(f"{title} sample sizes (clips per set and condition): " + "; ".join(
             f"{c}: " + ", ".join(f"{k} {v}" for k, v in d.items()) for c, d in sorted(sizes.items(), key=lambda kv: _cond_key(kv[0]))) + ".\n")
-    w("## Targets\n")
+    w("## Targets (issue 4's bars; issue 12's, stricter, are in targets.md with every bench's figures)\n")
     cols = [ENGINE_TITLE.get(e, e) + " (fallback)" for e in others]
     w(f"| what | target | {title} (default) | |" + "".join(f" {c} | |" for c in cols))
     w("|---|---|---|---|" + "---|---|" * len(cols))

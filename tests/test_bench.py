@@ -276,3 +276,19 @@ def test_the_lanes_benchmark_runs_and_reports(tmp_path, content):
     r = run_lanes(CONTENT, tmp_path, trials=5, fsync_ms=5, log=lambda line: None)
     assert r["runtime"]["trials"] == 5 and r["inline_journal"]["trials"] == 10
     assert "p99" in (tmp_path / "lanes.md").read_text()
+
+
+def test_bench_all_runs_every_mode_then_the_targets(monkeypatch, tmp_path):
+    """`voice-coach bench --all`: recognition and latency, then engines, barge-in and false
+    triggers, then the lanes, and targets.md assembled once at the end."""
+    from benchmarks import targets
+    from voice_coach import bench
+    from voice_coach.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--all", "--out", str(tmp_path)])
+    assert args.every and not (args.engines or args.barge_in or args.false_triggers or args.lanes)
+    calls = []
+    monkeypatch.setattr(bench, "_measure", lambda content, out, quick, *modes: calls.append(modes) or 0)
+    monkeypatch.setattr(targets, "write_targets", lambda out: calls.append("targets"))
+    assert bench.run_bench(Path("content"), tmp_path, quick=False, every=True) == 0
+    assert calls == [(False, False, False, False), (False, True, True, True), (True, False, False, False), "targets"]

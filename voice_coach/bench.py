@@ -9,7 +9,8 @@ the batches already in that cache, run no more). `--lanes` measures only the run
 (transcript posted -> cancel at the voice) with a slow journal disk (benchmarks/lanes.py).
 `--false-triggers` counts false halts, stops and ducks over every file of shared's talk, music and
 room audio (benchmarks/false_triggers.py). Every mode ends by assembling targets.md / targets.json
-from the figures in --out (benchmarks/targets.py); `--targets` does only that.
+from the figures in --out (benchmarks/targets.py); `--targets` does only that; `--all` runs every
+mode in turn, so every row is measured again.
 
 The benchmark code lives in the repository's `benchmarks/` package (it needs the recordings in
 ../shared and the ALSA rig, neither of which ships with the coach); this is its entry point.
@@ -24,13 +25,20 @@ from voice_coach.errors import UserError
 
 
 def run_bench(content_dir: Path, out: Path, quick: bool, lanes: bool = False, engines: bool = False, barge_in: bool = False,
-              false_triggers: bool = False, targets: bool = False) -> int:
+              false_triggers: bool = False, targets: bool = False, every: bool = False) -> int:
+    """every: every mode in turn (recognition and latency, engines, barge-in, false triggers, lanes),
+    so that every row of targets.md is measured again; hours on this machine."""
     repo = Path(__file__).resolve().parents[1]
     if not (repo / "benchmarks" / "run.py").is_file():
         raise UserError(f"voice-coach bench needs the source checkout (no benchmarks/ next to {repo / 'voice_coach'})")
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    rc = 0 if targets else _measure(Path(content_dir), Path(out), quick, lanes, engines, barge_in, false_triggers)
+    if every:
+        rc = _measure(Path(content_dir), Path(out), quick, False, False, False, False)
+        rc |= _measure(Path(content_dir), Path(out), quick, False, True, True, True)
+        rc |= _measure(Path(content_dir), Path(out), quick, True, False, False, False)
+    else:
+        rc = 0 if targets else _measure(Path(content_dir), Path(out), quick, lanes, engines, barge_in, false_triggers)
     from benchmarks.targets import write_targets
 
     write_targets(Path(out))

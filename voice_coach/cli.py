@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--false-triggers", action="store_true",
                        help="false halts, stops and ducks over all of shared's talk, music and room audio (benchmarks/false_triggers.py)")
     bench.add_argument("--targets", action="store_true", help="only assemble targets.md from the figures already in --out (seconds)")
+    bench.add_argument("--all", action="store_true", dest="every",
+                       help="every mode in turn, so every row of targets.md is measured again (hours)")
 
     hist = sub.add_parser("history", help="past sessions and progress per knot location")
     hist.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
@@ -196,7 +198,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
         from voice_coach.bench import run_bench
 
         return run_bench(content, out=args.out, quick=args.quick, lanes=args.lanes, engines=args.engines, barge_in=args.barge_in,
-                         false_triggers=args.false_triggers, targets=args.targets)
+                         false_triggers=args.false_triggers, targets=args.targets, every=args.every)
     if args.command == "history":
         from voice_coach.history import run_history
 
