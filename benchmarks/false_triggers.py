@@ -120,7 +120,10 @@ def report(out_dir: Path, content_dir: Path, files_total: dict[str, int], quick:
             "listening_rtf": sum(r["cpu"] for r in streams) / listen_s if listen_s else None,
             "ducks": {"count": n_ducks, "per_hour": per_hour(n_ducks, duck_s), "minutes": duck_s / 60, "files": sum(r["files"] for r in ducks)},
         }
-    res = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": quick, "echo": {"gain_db": ECHO_GAIN_DB, "delay_ms": ECHO_DELAY_MS},
+    journal = journal_path(out_dir, quick)
+    measured = time.strftime("%Y-%m-%d %H:%M", time.localtime(journal.stat().st_mtime)) if journal.is_file() else None
+    # The transcripts are the journal's; what they mean is scored now, with today's phrase book.
+    res = {"date": measured, "scored": time.strftime("%Y-%m-%d %H:%M"), "quick": quick, "echo": {"gain_db": ECHO_GAIN_DB, "delay_ms": ECHO_DELAY_MS},
            "engine": "whisper (default, recog.build_recognizer('default'))", "sets": sets}
     (out_dir / "false_triggers.json").write_text(json.dumps(res, indent=1) + "\n")
     (out_dir / "false_triggers.md").write_text(markdown(res))
@@ -132,7 +135,7 @@ def markdown(res: dict) -> str:
         return "—" if x is None else f"{x:.1f}"
 
     lines = ["# False halts, stops and ducks on real room audio", "",
-             f"Measured {res['date']}{' (QUICK: first 20 s of 2 files per set)' if res['quick'] else ''} by "
+             f"Measured {res['date']}{' (QUICK: first 20 s of 2 files per set)' if res['quick'] else ''}, the transcripts' meanings scored {res['scored']}, by "
              "`voice-coach bench --false-triggers` (benchmarks/false_triggers.py; method in its docstring). Listening: every file",
              "through the coach's listening path (echo canceller, Whisper tiny.en, the understanding stage), no one speaking to it.",
              f"Ducks: the coach speaking (echo {res['echo']['gain_db']} dB / {res['echo']['delay_ms']} ms) with the same audio in the room.", "",

@@ -133,3 +133,22 @@ def test_near_misses_need_one_edit_to_a_listed_long_red_flag_word(content, text)
 
 def test_not_before_a_near_miss_still_denies(content):
     assert content.phrases.parse("no dingling")[0].name != "red_flag"
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        # The giver's hands at work are not pain going into a hand...
+        ("I'll rub it into my hands", None), ("pour it into my hands first", None), ("pass it to my hand", None),
+        ("warm it up in my hands", None), ("oil to the hands", None), ("Pass through his hands.", None),
+        # ...but a real movement or feeling still is, with or without them.
+        ("rub harder, it goes into my arm", "radiating"), ("it hurts in my hand when you rub", "radiating"),
+        ("when you rub it, it shoots into my arm", "radiating"), ("down my leg", "radiating"),
+        ("down my leg too", "radiating"), ("it's in my leg now", "radiating"), ("I feel something in my foot", "radiating"),
+    ],
+)
+def test_hands_at_work_are_no_radiating_pain(content, text, kind):
+    """Read talk from shared's talk set ("Pass through his hands.") halted a session; so would the
+    giver warming oil. {handling} words leave only a real movement or feeling to count."""
+    got = content.phrases.parse(text)[0]
+    assert (got.value if got.name == "red_flag" else None) == kind, got

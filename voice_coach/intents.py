@@ -296,12 +296,16 @@ class PhraseBook:
 
     def _in_motion(self, t: Text, span: Span) -> bool:
         """ "down my arm", "into the hand": a red flag when something moves or is felt there, or
-        said nearly alone; not "the food passed through his hands"."""
+        said nearly alone; not "the food passed through his hands". With the giver's hands at
+        work in the clause ({handling}: "rub it into my hands"), only a real movement or feeling
+        counts, not a {vague} "it"."""
         a, b = t.clause_of(span.start)
         clause = t.toks[a:b]
-        if any(w in self.classes.get("sense", ()) or w in self.classes.get("move", ()) for w in clause):
+        c = self.classes
+        handled = any(w in c.get("handling", ()) for w in clause)
+        if any(w in c.get("move", ()) or (w in c.get("sense", ()) and not (handled and w in c.get("vague", ()))) for w in clause):
             return True
-        return len(words_only(t.toks)) <= 4
+        return not handled and len(words_only(t.toks)) <= 4
 
     def _negated(self, toks: list[str], start: int) -> bool:
         i = start - 1
