@@ -69,7 +69,9 @@ def load_speexdsp():
     """The libspeexdsp shared library (BSD licence, Debian package libspeexdsp1), or None."""
     global _speex_lib
     if _speex_lib is None:
-        for name in ("libspeexdsp.so.1", ctypes.util.find_library("speexdsp")):
+        # find_library runs ldconfig (a fifth of a second on a busy machine): only if the soname fails.
+        for name in ("libspeexdsp.so.1", None):
+            name = name or ctypes.util.find_library("speexdsp")
             if not name:
                 continue
             try:
