@@ -221,7 +221,7 @@ def row_rtf(src):
     try:
         rows, date = src.get("engines_rtf.jsonl")
         for name, w in WINDOW.items():
-            r = next((x for x in rows if x.get("kind") == "whisper" and x.get("window_s") == w), None)
+            r = next((x for x in rows if x.get("kind") == "whisper" and x.get("window_s") == w and x.get("partial_window_s") is None), None)
             if r:
                 cands[CANDIDATES[name]] = cell(f"{r['loop_rtf']:.3f} over {r['audio_s'] / 60:.0f} min of read speech", r["loop_rtf"] <= 0.1,
                                                "engines_rtf.jsonl", date)
