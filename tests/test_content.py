@@ -12,6 +12,7 @@ from voice_coach.routine import load_content
 def _edit(path, old, new, count=1):
     text = path.read_text()
     assert old in text, f"test setup: {old!r} not in {path.name}"
+    assert count != 1 or text.count(old) == 1, f"test setup: {old!r} is not unique in {path.name}"
     path.write_text(text.replace(old, new, count))
 
 
@@ -56,7 +57,7 @@ BROKEN = [
     ("phrases.toml", "nine = 9, ten = 10 }", "nine = 9 }", "ratings.numbers", "every rating from 0 to 10"),
     # No open prefixes: every word is whole ("sharp*" would fire on "sharpener").
     ("phrases.toml", '"tingling", "tingle",', '"tingl*", "tingle",', "red_flags.tingling.phrases[0]", "not a whole word"),
-    ("phrases.toml", '"{sense} ... in|on', '"{senses} ... in|on', "red_flags.radiating.phrases[2]", "not a class"),
+    ("phrases.toml", '    "{sense} ... in|on', '    "{senses} ... in|on', "red_flags.radiating.phrases[2]", "not a class"),
     ("phrases.toml", 'ambiguous = [\n    "sharp",', 'ambiguous = [\n    "sharpish",', "red_flags.ambiguous[0]", "not a phrase of"),
     ("phrases.toml", 'fuzzy = ["tingling", ', 'fuzzy = ["tickling", ', "red_flags.tingling.fuzzy[0]", "not a word of"),
     ("phrases.toml", "[red_flags.numbness]\n", '[red_flags.numbness]\nwords = ["numb"]\n', "red_flags.numbness.words", "unknown key"),
