@@ -288,3 +288,26 @@ def test_an_urgent_word_after_onset_drops_the_interrupted_line_and_pauses(conten
     rt.step()
     assert ("say", "Press with your thumb. Say stop at any time.") not in log
     assert rt.driver.session.paused
+
+
+def test_the_session_step_reaches_the_understanding_of_an_answer(content):
+    """The runtime tells the understanding stage the step the session is in after every event, so
+    an answer is decoded with its question; at a step with none, nothing is decoded again."""
+    rt, _ = build(content, threaded=False)
+    asked = []
+    tr = Transcript("Sex.", final=True, in_context=lambda step: asked.append(step) or Transcript("6", final=True))
+    rt.start()
+    rt.step()
+    assert rt.step_now == rt.driver.session.step() == "ready"  # preparation: no question to decode with
+    rt.post(tr)
+    assert asked == [] and rt._data.pop().text == "Sex."
+    rt.step_now = "rating"
+    rt.post(tr)
+    assert asked == ["rating"] and rt._data.pop().text == "6"
+
+
+def test_an_answer_heard_as_urgent_only_with_its_question_takes_the_system_lane(content):
+    rt, _ = build(content, threaded=False)
+    rt.step_now = "rating"
+    rt.post(Transcript("Sex.", final=True, in_context=lambda step: Transcript("Stop.", final=True)))
+    assert [h.text for h in rt._system] == ["Stop."] and not rt._data

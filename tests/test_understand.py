@@ -142,3 +142,45 @@ def test_read_back_is_written_once():
     assert hits == []
     tree = ast.parse((ROOT / "voice_coach" / "understand.py").read_text())
     assert sum(isinstance(n, ast.FunctionDef) and n.name == "reads_back" for n in ast.walk(tree)) == 2  # the rule, and the bound method
+
+
+def _with_context(text, ctx_text, final=True):
+    asked = []
+
+    def in_context(step):
+        asked.append(step)
+        return Transcript(ctx_text, final=True) if ctx_text is not None else None
+
+    return Transcript(text, final=final, in_context=in_context), asked
+
+
+@pytest.mark.parametrize(
+    "text, ctx_text, step, heard, asked",
+    [
+        ("Sex.", "6", "rating", "6", ["rating"]),  # the question as context hears the answer
+        ("Know.", "No.", "yes_no", "No.", ["yes_no"]),
+        ("Sex.", "6", "hold", "Sex.", []),  # no question at this step
+        ("Sex.", "6", None, "Sex.", []),
+        ("Stop.", "6", "rating", "Stop.", []),  # urgent: it has acted; never decoded again
+        ("It's tingling.", "No.", "yes_no", "It's tingling.", []),
+        ("Sex.", None, "rating", "Sex.", ["rating"]),  # the context decode heard nothing
+        ("Sex.", "  ", "rating", "Sex.", ["rating"]),
+    ],
+)
+def test_an_answer_is_understood_from_the_decode_with_the_question(u, text, ctx_text, step, heard, asked):
+    tr, made = _with_context(text, ctx_text)
+    assert u.heard(tr, step).text == heard
+    assert made == asked
+
+
+def test_a_partial_is_never_decoded_again_with_the_question(u):
+    tr, made = _with_context("Sex", "6", final=False)
+    assert u.heard(tr, "rating").text == "Sex" and made == []
+
+
+def test_the_answer_from_the_question_is_judged_like_any(u):
+    """The context transcript carries its own evidence, and the same sureness rule reads it."""
+    doubtful = Transcript("One.", final=True, first_word=lambda: ("One", [("One", 0.2), ("On", 0.8)]))
+    tr = Transcript("On.", final=True, in_context=lambda step: doubtful)
+    h = u.heard(tr, "rating")
+    assert (h.text, h.sure) == ("One.", False)

@@ -121,7 +121,7 @@ def test_a_final_carries_evidence_computed_only_when_asked(rec, monkeypatch):
         d = whisper_engine.Decoded("One.", 0.9, _token(rec, "One"), np.log(probs))
     calls = []
 
-    def fake(audio, pad):
+    def fake(audio, pad, **kw):
         calls.append(len(pad))
         return d if not calls[1:] else whisper_engine.Decoded("On.", 0.8, None, None)
 
@@ -279,3 +279,24 @@ def test_partials_can_decode_on_a_shorter_window_than_finals(monkeypatch):
     assert partial and set(partial) == {300}, calls
     assert calls[-1][0] is None  # the final: the recognizer's full window
     assert rec.window_frames == 3000
+
+
+def test_the_question_as_context_decodes_again_without_encoding_again(rec, monkeypatch):
+    """A real 'six': its final, decoded again with the rating question as the previous text, runs
+    only the decoder (the encoder output is reused), and carries its own evidence."""
+    from benchmarks.audio import pad, read_wav, shared_dir
+    from voice_coach.intents import Context, load_phrasebook
+    from voice_coach.paths import default_content_dir
+
+    pb = load_phrasebook(default_content_dir() / "phrases.toml")
+    f = sorted((shared_dir() / "speech" / "commands" / "six").glob("*.wav"))[0]
+    (final,) = [t for t in stream(rec, pad(read_wav(f), 0.3, 0.6)) if t.final]
+    encodes = []
+    real = rec._model.encode
+    monkeypatch.setattr(rec._model, "encode", lambda *a, **k: encodes.append(1) or real(*a, **k))
+    assert final.in_context("hold") is None  # no question at that step
+    ctx = final.in_context("rating")
+    assert encodes == []
+    assert [i.value for i in pb.parse(ctx.text, Context("rating")) if i.name == "rating"] == [6]
+    assert ctx.final and ctx.first_word is not None and ctx.again is not None and ctx.answers is not None
+    assert ctx.answers("rating").best()[0] == 6

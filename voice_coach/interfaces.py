@@ -35,6 +35,10 @@ class Transcript:
     # only when it matters, from a question ("rating", "yes_no", "found", "ready", "softened") to
     # voice_coach.recognizers.closed_set.AnswerScores.
     answers: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
+    # Engines that can decode the same audio again with the coach's question as context (Whisper):
+    # a function, called only when the coach waits for an answer, from the step ("rating",
+    # "yes_no") to that transcript with its own evidence, or None (no question for that step).
+    in_context: Callable[[str], "Transcript | None"] | None = field(default=None, compare=False, repr=False)
 
 
 @runtime_checkable

@@ -227,6 +227,9 @@ class Runtime:
         self.voice_give_up_seconds = voice_give_up_seconds
         # Seen by the tests and the bench: when the last cancel reached the voice.
         self.last_cancel_at: float | None = None
+        # The session's step (Session.step()) after the last event, for the understanding stage:
+        # a plain value written on the dispatcher's thread, read on the listener's.
+        self.step_now: str | None = None
 
     # -- in ---------------------------------------------------------------------------------------
 
@@ -240,7 +243,10 @@ class Runtime:
             if self.understand.urgent(item.text) is not None:
                 self._put(self._system, Heard(item.text, item.final, True))
                 return
-            item = self.understand.heard(item)
+            item = self.understand.heard(item, self.step_now)
+            if self.understand.urgent(item.text) is not None:
+                self._put(self._system, item)  # heard as urgent only with the question as context
+                return
         elif isinstance(item, Heard) and self.understand.urgent(item.text) is not None:
             self._put(self._system, item)
             return
@@ -350,6 +356,7 @@ class Runtime:
         if self.driver is None or self.driver.session.ended:
             return
         self.driver.feed(event)
+        self.step_now = self.driver.session.step()
 
     def _observe(self, record: Record) -> None:
         """Every record the driver tells, in order, on the dispatcher's thread."""

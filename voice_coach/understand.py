@@ -10,6 +10,9 @@ One place per rule:
   word confidences, first-word alternatives, a second decode on demand); this decides. An unsure
   transcript still acts on anything urgent: a doubted stop stops.
 - `reads_back(value, guidance)`: a rating this low is read back before the coach says "deeper".
+- `Understanding.in_context(transcript, step)`: which transcript of an answer is understood: while
+  the coach waits for a rating or a yes/no, the same audio decoded with the question as context
+  (engines that can: Whisper), unless the free transcript was urgent.
 
 The words themselves come from the phrase book (voice_coach/intents.py, content/phrases.toml).
 """
@@ -35,6 +38,9 @@ FIRST_WORD_FLOOR = 0.3
 # Engines that give word confidences (Vosk): every word of a steering answer must reach this.
 # A starting point, not measured here (no Vosk model on the build machine).
 WORD_CONFIDENCE_FLOOR = 0.5
+# The steps whose answers are decoded again with the question as context (in_context): measured
+# on 190 rating and 163 yes/no recordings (docs/benchmarks/hearing.md section 7).
+CONTEXT_STEPS = frozenset({"rating", "yes_no"})
 
 
 def urgent(intents: Iterable[Intent]) -> Intent | None:
@@ -140,6 +146,18 @@ class Understanding:
         meaning = self.steering(chosen)
         return float(sum(p for text, p in candidates if self.steering(text) == meaning))
 
-    def heard(self, tr: Transcript) -> Heard:
-        """The session event for a transcript, judged."""
+    def in_context(self, tr: Transcript, step: str | None) -> Transcript:
+        """The transcript to understand while the session is at `step` (Session.step()): for the
+        answer to a question in CONTEXT_STEPS, the engine's decode with the question as context
+        when it has one, judged by the same rules as any transcript. The free transcript stays when
+        it is urgent (it has already acted: nothing urgent waits for a second decode), partial,
+        or when the context decode hears nothing."""
+        if step not in CONTEXT_STEPS or not tr.final or tr.in_context is None or self.urgent(tr.text) is not None:
+            return tr
+        ctx = tr.in_context(step)
+        return ctx if ctx is not None and ctx.text.strip() else tr
+
+    def heard(self, tr: Transcript, step: str | None = None) -> Heard:
+        """The session event for a transcript, judged (at `step`: see in_context)."""
+        tr = self.in_context(tr, step)
         return Heard(tr.text, tr.final, self.sure(tr))
