@@ -52,3 +52,15 @@ def test_cli_hear(tmp_path, capsys):
     write_wav(p, np.zeros(8000, np.int16), 8000)
     assert main(["hear", "--engine", "pocketsphinx", str(p)]) == 0
     assert json.loads(capsys.readouterr().out)["intent"] == "none"
+
+
+@pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
+def test_hear_understands_an_answer_to_the_question_given(capsys):
+    """`--answer-to rating`: the file is understood as the coach understands an answer to its
+    rating question (Whisper decodes it again with the question as context)."""
+    from voice_coach.cli import main
+
+    clip = sorted((COMMANDS / "six").glob("*.wav"))[0]
+    assert main(["hear", "--engine", "whisper", "--answer-to", "rating", str(clip)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["intent"], row["value"]) == ("rating", 6)

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     hear.add_argument("files", nargs="+", type=Path)
     hear.add_argument("--engine", choices=ENGINES, default=None)
     hear.add_argument("--model", type=Path, default=None)
+    hear.add_argument("--answer-to", dest="step", choices=("rating", "yes_no"), default=None,
+                      help="the files answer this question: understand them as the coach does when it has asked it "
+                           "(decoded again with the question as context)")
 
     check = sub.add_parser("check", help="check devices, microphone level, voice and recognizer")
     _audio_args(check)
@@ -184,7 +187,7 @@ def dispatch(args: argparse.Namespace, content: Path) -> int:
     if args.command == "hear":
         from voice_coach.hear import run_hear
 
-        return run_hear(args.files, engine=args.engine, model=args.model, content_dir=content)
+        return run_hear(args.files, engine=args.engine, model=args.model, content_dir=content, step=args.step)
     if args.command == "check":
         from voice_coach.check import run_check
 

@@ -14,9 +14,12 @@ from voice_coach.understand import Understanding
 CHUNK_MS = 100
 
 
-def transcribe_file(recognizer: Recognizer, path: Path, understand: Understanding, chunk_ms: int = CHUNK_MS) -> Heard:
+def transcribe_file(recognizer: Recognizer, path: Path, understand: Understanding, chunk_ms: int = CHUNK_MS,
+                    step: str | None = None) -> Heard:
     """Stream a WAV file through the recognizer as a microphone would; its final transcripts, joined
-    (sure only if the understanding stage is sure of every one of them)."""
+    (sure only if the understanding stage is sure of every one of them). `step`: the session step
+    the answer is given at ("rating", "yes_no"), so it is understood as the live coach does
+    (Understanding.in_context: decoded with the question as context)."""
     from voice_coach.wav_io import wav_to_chunks
 
     recognizer.reset()
@@ -24,19 +27,21 @@ def transcribe_file(recognizer: Recognizer, path: Path, understand: Understandin
     for chunk in wav_to_chunks(path, chunk_ms):
         finals += [t for t in recognizer.accept(chunk) if t.final]
     finals += [t for t in recognizer.flush() if t.final]
-    finals = [t for t in finals if t.text.strip()]
+    finals = [understand.in_context(t, step) for t in finals if t.text.strip()]
     return Heard(" ".join(t.text for t in finals).strip(), final=True, sure=all([understand.sure(t) for t in finals]))
 
 
-def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path]):
+def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path], step: str | None = None):
+    from voice_coach.intents import Context
+
     understand = Understanding(phrasebook)
     for f in files:
-        heard = transcribe_file(recognizer, Path(f), understand)
-        intent = understand.intents(heard.text, heard.sure)[0]
+        heard = transcribe_file(recognizer, Path(f), understand, step=step)
+        intent = understand.intents(heard.text, heard.sure, Context(step) if step else None)[0]
         yield {"file": str(f), "text": heard.text, "intent": intent.name, "value": intent.value}
 
 
-def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, out=None) -> int:
+def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, out=None, step: str | None = None) -> int:
     from voice_coach.intents import load_phrasebook
     from voice_coach.recognizers import make_recognizer
     from voice_coach.wav_io import read_wav
@@ -47,6 +52,6 @@ def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, o
     for f in files:  # fail fast, naming the file, before loading a model
         read_wav(f)
     recognizer = make_recognizer(engine, model, phrasebook)
-    for row in hear_files(recognizer, phrasebook, files):
+    for row in hear_files(recognizer, phrasebook, files, step=step):
         print(json.dumps(row), file=out, flush=True)
     return 0
