@@ -304,6 +304,9 @@ def test_the_session_step_reaches_the_understanding_of_an_answer(content):
     rt.step_now = "rating"
     rt.post(tr)
     assert asked == ["rating"] and rt._data.pop().text == "6"
+    rt.post(Transcript("stop", final=True))
+    rt.step()
+    assert rt.driver.session.paused and rt.step_now is None  # paused: "resume" is no answer to decode as one
 
 
 def test_an_answer_heard_as_urgent_only_with_its_question_takes_the_system_lane(content):

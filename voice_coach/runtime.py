@@ -356,7 +356,9 @@ class Runtime:
         if self.driver is None or self.driver.session.ended:
             return
         self.driver.feed(event)
-        self.step_now = self.driver.session.step()
+        # While paused, words are "resume" or talk, not the question's answer: no context then.
+        s = self.driver.session
+        self.step_now = None if s.paused else s.step()
 
     def _observe(self, record: Record) -> None:
         """Every record the driver tells, in order, on the dispatcher's thread."""
