@@ -39,7 +39,7 @@ FIRST_WORD_FLOOR = 0.3
 # A starting point, not measured here (no Vosk model on the build machine).
 WORD_CONFIDENCE_FLOOR = 0.5
 # The steps whose answers are decoded again with the question as context (in_context): measured
-# on 190 rating and 163 yes/no recordings (docs/benchmarks/hearing.md section 7).
+# on 120 rating and 163 yes/no recordings through the coach's path (docs/benchmarks/hearing.md section 7).
 CONTEXT_STEPS = frozenset({"rating", "yes_no"})
 
 

@@ -57,7 +57,7 @@ FIRST_WORD_CANDIDATES = 20
 
 # The question as Whisper's previous text, by the step the coach is in (understand.py asks). Worded
 # as the coach asks (routine.toml), with the numbers as digits: on 190 rating recordings the digits
-# wording heard 6-17 points more than none and 1-7 more than the coach's words (hearing.md section 7).
+# wording heard 4-17 points more than none and 1-7 more than the coach's words (hearing.md section 7).
 CONTEXT_PROMPTS = {
     "rating": " From 1 to 10, how strong is it?",
     "yes_no": " Do you have a fever or an infection? Say yes or no.",
