@@ -27,8 +27,8 @@ def transcribe_file(recognizer: Recognizer, path: Path, understand: Understandin
     for chunk in wav_to_chunks(path, chunk_ms):
         finals += [t for t in recognizer.accept(chunk) if t.final]
     finals += [t for t in recognizer.flush() if t.final]
-    finals = [understand.in_context(t, step) for t in finals if t.text.strip()]
-    return Heard(" ".join(t.text for t in finals).strip(), final=True, sure=all([understand.sure(t) for t in finals]))
+    heard = [understand.heard(t, step) for t in finals if t.text.strip()]
+    return Heard(" ".join(h.text for h in heard).strip(), final=True, sure=all([h.sure for h in heard]))
 
 
 def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path], step: str | None = None):

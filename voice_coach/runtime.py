@@ -243,10 +243,11 @@ class Runtime:
             if self.understand.urgent(item.text) is not None:
                 self._put(self._system, Heard(item.text, item.final, True))
                 return
-            item = self.understand.heard(item, self.step_now)
-            if self.understand.urgent(item.text) is not None:
-                self._put(self._system, item)  # heard as urgent only with the question as context
+            heard = self.understand.heard(item, self.step_now)
+            if heard.text != item.text and self.understand.urgent(heard.text) is not None:
+                self._put(self._system, heard)  # heard as urgent only with the question as context
                 return
+            item = heard
         elif isinstance(item, Heard) and self.understand.urgent(item.text) is not None:
             self._put(self._system, item)
             return
