@@ -39,7 +39,7 @@ _understand: dict = {}
 def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
     """The recognizer of `engine` that a variant names. 'default' is exactly what the coach uses.
 
-    engine "whisper" (the coach's default) is built with one decoder thread, WhisperRecognizer(threads=1),
+    engine "whisper" (the coach's default) is built as make_recognizer builds it but with one decoder thread,
     because the bench runs two worker processes on two cores; "pocketsphinx" is the light fallback.
     The levers below are PocketSphinx prototypes; Whisper takes only 'default' and 'ns'.
 
@@ -54,11 +54,16 @@ def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
 
     vocabulary = phrasebook.vocabulary()
     if engine == "whisper":
-        if any(part.partition(":")[0] not in ("default", "ns") for part in variant.split("+")):
-            raise ValueError(f"variant {variant!r} is a PocketSphinx lever; whisper takes only 'default' and 'ns'")
+        parts = dict(part.partition(":")[::2] for part in variant.split("+"))
+        if set(parts) - {"default", "ns", "win"}:
+            raise ValueError(f"variant {variant!r} is a PocketSphinx lever; whisper takes only 'default', 'ns' and 'win:S'")
+        from voice_coach.recognizers.closed_set import answer_sets
         from voice_coach.recognizers.whisper_engine import WhisperRecognizer
 
-        rec = WhisperRecognizer(threads=1)
+        # As make_recognizer builds it (closed-set answers included), on one thread. `win:S`: one
+        # encoder window of S seconds for everything, no second listen (benchmarks/windows.py).
+        windows = {"window_s": float(parts["win"]), "word_window_s": None} if "win" in parts else {}
+        rec = WhisperRecognizer(threads=1, answers=answer_sets(phrasebook), **windows)
         rec.set_vocabulary(vocabulary)
         return rec
     rec = make_recognizer(engine, None, phrasebook)

@@ -221,7 +221,8 @@ def row_rtf(src):
     try:
         rows, date = src.get("engines_rtf.jsonl")
         for name, w in WINDOW.items():
-            r = next((x for x in rows if x.get("kind") == "whisper" and x.get("window_s") == w and x.get("partial_window_s") is None), None)
+            r = next((x for x in rows if x.get("kind") == "whisper" and x.get("window_s") == w and x.get("partial_window_s") is None
+                      and x.get("word_window_s") is None), None)
             if r:
                 cands[CANDIDATES[name]] = cell(f"{r['loop_rtf']:.3f} over {r['audio_s'] / 60:.0f} min of read speech", r["loop_rtf"] <= 0.1,
                                                "engines_rtf.jsonl", date)
@@ -279,7 +280,7 @@ def markdown(rows: list[dict]) -> str:
     lines = ["# Issue 12's targets: measured", "",
              f"Assembled {time.strftime('%Y-%m-%d %H:%M')} by `voice-coach bench --targets` (benchmarks/targets.py) from the files the benches",
              "write in this folder; every figure names its file and the date it was measured. The default engine is Whisper tiny.en",
-             "with its 30 s window (what the coach runs). The candidates are engines.json's common set of 639 clip-conditions (a smaller",
+             "as the coach runs it (a 5 s encoder window; a lone word listened to again on the full 30 s window). The candidates are engines.json's common set of 639 clip-conditions (a smaller",
              "sample than the default's full sets) and engines_rtf.jsonl; they are not the coach's path unless the cell says so.", "",
              _row(["target", "bar", "default engine: measured", "met", "source (measured)", *titles]), _row(["---"] * (5 + len(titles)))]
     for r in rows:

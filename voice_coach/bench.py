@@ -7,6 +7,8 @@ the existing results.json in --out), VOICE_COACH_BENCH_CACHE (a folder where fin
 recognition batches are kept, so an interrupted run resumes), VOICE_COACH_BENCH_ONLY_DONE (report on
 the batches already in that cache, run no more). `--lanes` measures only the runtime's stop path
 (transcript posted -> cancel at the voice) with a slow journal disk (benchmarks/lanes.py).
+`--engines` measures the candidate recognizers side by side (benchmarks/engines.py), then Whisper's
+encoder windows through the coach's streaming path (benchmarks/windows.py).
 `--false-triggers` counts false halts, stops and ducks over every file of shared's talk, music and
 room audio (benchmarks/false_triggers.py). Every mode ends by assembling targets.md / targets.json
 from the figures in --out (benchmarks/targets.py); `--targets` does only that; `--all` runs every
@@ -59,6 +61,9 @@ def _measure(content_dir: Path, out: Path, quick: bool, lanes: bool, engines: bo
             from benchmarks.engines import main as engines_main
 
             rc |= engines_main(args + (["--quick"] if quick else []))
+            from benchmarks.windows import main as windows_main
+
+            rc |= windows_main(args + (["--quick"] if quick else []))
         if barge_in:
             from benchmarks.barge_in import main as barge_main
 

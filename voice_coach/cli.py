@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     bench.add_argument("--quick", action="store_true", help="a small sample, for a fast look")
     bench.add_argument("--lanes", action="store_true", help="only the runtime's stop path with a slow journal disk (seconds, no audio)")
-    bench.add_argument("--engines", action="store_true", help="candidate recognizers side by side on the same clips (benchmarks/engines.py)")
+    bench.add_argument("--engines", action="store_true", help="candidate recognizers side by side on the same clips (benchmarks/engines.py), then Whisper's encoder windows (benchmarks/windows.py)")
     bench.add_argument("--barge-in", action="store_true", help="barge-in over the coach's own voice, offline (benchmarks/barge_in.py)")
     bench.add_argument("--false-triggers", action="store_true",
                        help="false halts, stops and ducks over all of shared's talk, music and room audio (benchmarks/false_triggers.py)")

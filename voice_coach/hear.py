@@ -17,18 +17,24 @@ CHUNK_MS = 100
 def transcribe_file(recognizer: Recognizer, path: Path, understand: Understanding, chunk_ms: int = CHUNK_MS,
                     step: str | None = None) -> Heard:
     """Stream a WAV file through the recognizer as a microphone would; its final transcripts, joined
-    (sure only if the understanding stage is sure of every one of them). `step`: the session step
+    (sure only if the understanding stage is sure of every one of them), or an urgent partial when
+    the finals are not urgent (the coach would have acted on it). `step`: the session step
     the answer is given at ("rating", "yes_no"), so it is understood as the live coach does
     (Understanding.in_context: decoded with the question as context)."""
     from voice_coach.wav_io import wav_to_chunks
 
     recognizer.reset()
-    finals: list[Transcript] = []
+    transcripts: list[Transcript] = []
     for chunk in wav_to_chunks(path, chunk_ms):
-        finals += [t for t in recognizer.accept(chunk) if t.final]
-    finals += [t for t in recognizer.flush() if t.final]
-    heard = [understand.heard(t, step) for t in finals if t.text.strip()]
-    return Heard(" ".join(h.text for h in heard).strip(), final=True, sure=all([h.sure for h in heard]))
+        transcripts += recognizer.accept(chunk)
+    transcripts += recognizer.flush()
+    heard = [understand.heard(t, step) for t in transcripts if t.final and t.text.strip()]
+    out = Heard(" ".join(h.text for h in heard).strip(), final=True, sure=all([h.sure for h in heard]))
+    if understand.urgent(out.text) is None:
+        # The coach acts on an urgent partial at once (a stop heard before the final, or by the
+        # second listen to a lone word), so the file is understood as that partial.
+        out = next((Heard(t.text, final=True, sure=True) for t in transcripts if not t.final and understand.urgent(t.text) is not None), out)
+    return out
 
 
 def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path], step: str | None = None):

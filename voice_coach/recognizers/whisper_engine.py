@@ -11,6 +11,15 @@ inside a longer utterance acts before the utterance ends, at a bounded cost. Not
 a short "stop" is final within the endpointer's window anyway. Free text comes out; the phrase book decides what it
 means, so out-of-vocabulary talk is simply "none".
 
+Two encoder windows. Whisper was trained on 30 s windows and faster-whisper always pads to one;
+encoding only `window_s` (5 s; longer utterances get their own length) costs a sixth as much and
+hears answers as well or better, but on a lone word it hears fewer stops. So every final and
+partial is decoded on the short window, and an utterance of at most `word_max_s` (a lone word)
+is listened to a second time on the full window (`word_window_s`) after its final has gone out:
+that decode is given out as a partial (partials only ever act as stop or red flag), so a stop
+heard by either window acts, the answer is the short window's, and continuous talk, whose
+utterances are longer, never pays for the full window (docs/benchmarks/hearing.md section 8).
+
 The early word (the stop path on partial evidence): a short utterance (at most `early_max`
 seconds, a lone "stop", "wait" or "ow") followed by `early_quiet` seconds of quiet (every frame
 `early_drop_db` below the utterance's loudest) is decoded at once on a short encoder window
@@ -98,7 +107,9 @@ class WhisperRecognizer:
         pad_seconds: float = 0.3,
         preroll: float = 0.5,
         recheck_pad_seconds: float = 0.8,
-        window_s: float = 30.0,
+        window_s: float = 5.0,
+        word_window_s: float | None = 30.0,
+        word_max_s: float = 2.0,
         early_quiet: float | None = 0.15,
         early_max: float = 1.2,
         early_drop_db: float = 20.0,
@@ -126,12 +137,12 @@ class WhisperRecognizer:
         self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
         self._ps = pocketsphinx
-        # Encoder window in mel frames (100 a second). Whisper was trained on 30 s and
-        # faster-whisper always pads to it. 5 s (longer utterances get their own length) costs a
-        # sixth of the CPU and heard as well on the engines bench, but 126 of 129 stops through
-        # this streaming path against 128 at 30 s, under the 98% bar: 30 s stays the default until
-        # a 5 s stop path holds the bar (docs/benchmarks/hearing.md).
+        # Encoder windows in mel frames (100 a second); see "Two encoder windows" above.
         self.window_frames = int(window_s * 100)
+        self.word_frames = int(word_window_s * 100) if word_window_s else None
+        self.word_max_s = word_max_s
+        self._second_listen: tuple[np.ndarray, str] | None = None  # (audio, its final's text), due on the next call
+        self.second_listens = 0  # how many utterances were decoded again on the full window (for the benchmarks)
         # Closed-set answers (closed_set.answer_sets), scored by score_answers() on request.
         self._answers = None
         if answers:
@@ -210,6 +221,8 @@ class WhisperRecognizer:
         if self._final_due:  # an utterance closed on the last call, after its early partial went out
             self._final_due = False
             out += self._final()
+        if self._second_listen is not None:  # a lone word's final went out on the last call
+            out += self._listen_again()
         for i in range(0, n, self._frame):
             frame = data[i : i + self._frame]
             speech = self._endpointer.process(frame)
@@ -254,11 +267,14 @@ class WhisperRecognizer:
         self._pending = b""
         self._preroll.clear()
         out = self._final() if self._speech else []
+        if self._second_listen is not None:
+            out += self._listen_again()
         self._reset_endpointer()
         return out
 
     def reset(self) -> None:
         self._final_due = False
+        self._second_listen = None
         self._early_state()
         self._speech = []
         self._preroll.clear()
@@ -268,12 +284,27 @@ class WhisperRecognizer:
         self._reset_endpointer()
 
     def _final(self) -> list[Transcript]:
+        out = self._listen_again() if self._second_listen is not None else []
         audio = _audio(b"".join(self._speech))
         self._speech = []
         self._since_partial = 0
         self._last_partial = ""
         self._early_state()
-        return [self._heard(audio)]
+        final = self._heard(audio)
+        if self.word_frames and self.word_frames > self.window_frames and len(audio) <= self.word_max_s * SAMPLE_RATE:
+            self._second_listen = (audio, final.text)
+        return out + [final]
+
+    def _listen_again(self) -> list[Transcript]:
+        """The second listen to a lone word, on the full window: a partial when it hears something
+        other than the final did (it can only act as a stop or red flag)."""
+        audio, heard = self._second_listen
+        self._second_listen = None
+        self.second_listens += 1
+        kept = self._last  # the final's decode stays the last one (score_answers reads it)
+        d = self._decode(audio, self._pad, frames=self.word_frames)
+        self._last = kept
+        return [Transcript(d.text, final=False, confidence=d.confidence)] if d.text and d.text != heard else []
 
     def _heard(self, audio: np.ndarray) -> Transcript:
         self._last_final_audio = audio
