@@ -64,3 +64,46 @@ def test_hear_understands_an_answer_to_the_question_given(capsys):
     assert main(["hear", "--engine", "whisper", "--answer-to", "rating", str(clip)]) == 0
     row = json.loads(capsys.readouterr().out)
     assert (row["intent"], row["value"]) == ("rating", 6)
+
+
+class _Said:
+    """A recognizer twin: `finals` at the first chunk, `partials` at the end (as Whisper's second
+    listen to a lone word comes after its final)."""
+
+    name = "twin"
+
+    def __init__(self, finals, partials):
+        self.finals, self.partials, self._done = finals, partials, False
+
+    def reset(self):
+        self._done = False
+
+    def accept(self, pcm):
+        from voice_coach.interfaces import Transcript
+
+        if self._done:
+            return []
+        self._done = True
+        return [Transcript(t, final=True) for t in self.finals]
+
+    def flush(self):
+        from voice_coach.interfaces import Transcript
+
+        return [Transcript(t, final=False) for t in self.partials]
+
+
+@pytest.mark.parametrize("finals, partials, heard", [
+    (["Stuck."], ["Stop."], "Stop."),  # the second listen heard the stop: the coach would have stopped
+    (["Stop."], ["Hey."], "Stop."),
+    (["Seven."], ["Heaven."], "Seven."),  # a partial that is not urgent changes nothing
+    (["left"], [], "left"),
+])
+def test_a_file_is_understood_as_an_urgent_partial_when_its_finals_are_not_urgent(tmp_path, finals, partials, heard):
+    from voice_coach.hear import transcribe_file
+    from voice_coach.intents import load_phrasebook
+    from voice_coach.understand import Understanding
+
+    p = tmp_path / "word.wav"
+    write_wav(p, np.zeros(3200, np.int16), 16000)
+    understand = Understanding(load_phrasebook(default_content_dir() / "phrases.toml"))
+    assert transcribe_file(_Said(finals, partials), p, understand).text == heard
