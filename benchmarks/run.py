@@ -138,12 +138,18 @@ def stream_items(shared: Path, content_dir: Path, quick: bool) -> list[dict]:
 
 def run_pool(tasks: list[dict], log, journal: Path | None = None, on_batch=None) -> list[dict]:
     """Run the batches on WORKERS processes. With a journal file, each finished batch is appended
-    to it at once and batches already in it are not run again, so an interrupted run resumes; with
+    to it at once and batches already in it are not run again, so an interrupted run resumes (a
+    journal that holds every batch is a finished run, and is measured again); with
     $VOICE_COACH_BENCH_ONLY_DONE set, only the journal's batches are used (a run cut short by the
     clock is reported on what it finished)."""
     import json
 
     done = read_journal(journal) if journal is not None else {}
+    if done and all(k in done for k in range(len(tasks))) and not os.environ.get("VOICE_COACH_BENCH_ONLY_DONE"):
+        # A finished journal is a result (perhaps of older code), not a run to resume: measure again.
+        log(f"  {journal} holds a finished run: measuring again")
+        journal.unlink()
+        done = {}
     todo = [(k, t) for k, t in enumerate(tasks) if k not in done]
     if os.environ.get("VOICE_COACH_BENCH_ONLY_DONE"):
         log(f"  using the {len(done)} finished batches of {len(tasks)}; {len(todo)} not run")

@@ -292,3 +292,26 @@ def test_bench_all_runs_every_mode_then_the_targets(monkeypatch, tmp_path):
     monkeypatch.setattr(targets, "write_targets", lambda out: calls.append("targets"))
     assert bench.run_bench(Path("content"), tmp_path, quick=False, every=True) == 0
     assert calls == [(False, False, False, False), (False, True, True, True), (True, False, False, False), "targets"]
+
+
+def _fake_batch(kt):
+    import os
+
+    return kt[0], [{"x": kt[1]["x"], "pid": os.getpid()}]
+
+
+def test_a_journal_resumes_an_unfinished_run_and_a_finished_one_is_measured_again(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import run
+
+    monkeypatch.setattr(run, "_indexed", _fake_batch)
+    monkeypatch.delenv("VOICE_COACH_BENCH_ONLY_DONE", raising=False)
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps([0, [{"x": "old"}]]) + "\n")  # batch 0 of 2 done earlier
+    tasks = [{"x": 0}, {"x": 1}]
+    out = run.run_pool(tasks, lambda s: None, journal=journal)
+    assert sorted(str(r["x"]) for r in out) == ["1", "old"]  # resumed: only batch 1 ran
+    out = run.run_pool(tasks, lambda s: None, journal=journal)  # now finished: measured again
+    assert sorted(str(r["x"]) for r in out) == ["0", "1"]
+    assert len(journal.read_text().splitlines()) == 2

@@ -289,7 +289,8 @@ def test_partials_can_decode_on_a_shorter_window_than_finals(monkeypatch):
 def test_a_lone_word_is_listened_to_again_on_the_full_window_after_its_final(rec, monkeypatch):
     """A short utterance's final (short window) goes out first; on the next call the same audio is
     decoded on the full 30 s window and given out as a partial when it hears something else. A
-    longer utterance is not listened to again, and word_window_s=None turns it off."""
+    longer utterance, or one in which the short window heard nothing, is not listened to again,
+    and word_window_s=None turns it off."""
     calls = []
 
     def fake(audio, pad, frames=None, **kw):
@@ -312,6 +313,16 @@ def test_a_lone_word_is_listened_to_again_on_the_full_window_after_its_final(rec
     out = stream(rec, np.concatenate([silence(0.5), say("please press a little more slowly on the left side"), silence(1.5)]))
     assert [t.final for t in out] == [True] and calls == [None]
 
+    def heard_nothing(audio, pad, frames=None, **kw):
+        calls.append(frames)
+        return whisper_engine.Decoded("", None, None, None)
+
+    monkeypatch.setattr(rec, "_decode", heard_nothing)  # no speech heard: nothing to listen to again
+    calls.clear()
+    out = stream(rec, np.concatenate([silence(0.5), word, silence(1.5)]))
+    assert [t.final for t in out] == [True] and calls == [None]
+
+    monkeypatch.setattr(rec, "_decode", fake)
     monkeypatch.setattr(rec, "word_frames", None)
     calls.clear()
     out = stream(rec, np.concatenate([silence(0.5), word, silence(1.5)]))

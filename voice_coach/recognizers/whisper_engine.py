@@ -15,7 +15,7 @@ Two encoder windows. Whisper was trained on 30 s windows and faster-whisper alwa
 encoding only `window_s` (5 s; longer utterances get their own length) costs a sixth as much and
 hears answers as well or better, but on a lone word it hears fewer stops. So every final and
 partial is decoded on the short window, and an utterance of at most `word_max_s` (a lone word)
-is listened to a second time on the full window (`word_window_s`) after its final has gone out:
+in which it heard words is listened to a second time on the full window (`word_window_s`) after its final has gone out:
 that decode is given out as a partial (partials only ever act as stop or red flag), so a stop
 heard by either window acts, the answer is the short window's, and continuous talk, whose
 utterances are longer, never pays for the full window (docs/benchmarks/hearing.md section 8).
@@ -291,7 +291,9 @@ class WhisperRecognizer:
         self._last_partial = ""
         self._early_state()
         final = self._heard(audio)
-        if self.word_frames and self.word_frames > self.window_frames and len(audio) <= self.word_max_s * SAMPLE_RATE:
+        # Only a word the short window heard is listened to again: where it heard no speech at all
+        # (most bursts of room noise), neither did the full window on any stop of the windows bench.
+        if final.text and self.word_frames and self.word_frames > self.window_frames and len(audio) <= self.word_max_s * SAMPLE_RATE:
             self._second_listen = (audio, final.text)
         return out + [final]
 
