@@ -41,7 +41,7 @@ def build_recognizer(variant: str, phrasebook, engine: str = "whisper"):
 
     engine "whisper" (the coach's default) is built as make_recognizer builds it but with one decoder thread,
     because the bench runs two worker processes on two cores; "pocketsphinx" is the light fallback.
-    The levers below are PocketSphinx prototypes; Whisper takes only 'default' and 'ns'.
+    The levers below are PocketSphinx prototypes; Whisper takes only 'default', 'ns' and 'win:S'.
 
     Other variants are prototypes of proposed recognizer changes, applied from outside and
     combined with '+': `thr:S,W` rejection thresholds (stop words, other words); `mindur:N` a
