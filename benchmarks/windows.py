@@ -28,7 +28,6 @@ from benchmarks.scoring import outcome, rate, score_clip
 
 CONFIGS = {"5 s + 30 s second listen (default)": "default", "30 s (the default before)": "win:30", "5 s alone": "win:5"}
 CONDS = ((None, "clean"), (6, "6 dB"))
-DIGIT_VALUE = {w: i for i, w in enumerate(A.DIGIT_WORDS)}
 
 
 def clip_sets(shared: Path, quick: bool) -> dict:
@@ -42,16 +41,18 @@ def clip_sets(shared: Path, quick: bool) -> dict:
 
 
 def summarize(rows: list[dict], pb) -> dict:
+    from benchmarks.run import TRUTH_VALUE
+
     plain = dataclasses.replace(pb, sound_alikes={})
     out = {}
     for name, variant in CONFIGS.items():
         res = {}
         for snr, cond in CONDS:
             R = [r for r in rows if r["variant"] == variant and r["snr"] == snr]
-            flags = [(r, score_clip(outcome(pb, r["transcripts"]), r["set"], r["truth"], DIGIT_VALUE)) for r in R]
+            flags = [(r, score_clip(outcome(pb, r["transcripts"]), r["set"], r["truth"], TRUTH_VALUE)) for r in R]
             stop = [f for r, f in flags if r["set"] == "stop"]
             plain_stop = [outcome(plain, r["transcripts"]).urgent is not None for r in R if r["set"] == "stop"]
-            dig = [f for r, f in flags if r["set"] in ("cmd_digit", "fsdd_digit") and DIGIT_VALUE[r["truth"]] >= 1]
+            dig = [f for r, f in flags if r["set"] in ("cmd_digit", "fsdd_digit") and TRUTH_VALUE[r["truth"]] >= 1]
             yn = [f for r, f in flags if r["set"] in ("yes", "no")]
             neg = [f for r, f in flags if r["set"] == "negative"]
             others = [f for r, f in flags if r["set"] != "stop"]

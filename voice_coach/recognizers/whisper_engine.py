@@ -15,10 +15,11 @@ Two encoder windows. Whisper was trained on 30 s windows and faster-whisper alwa
 encoding only `window_s` (5 s; longer utterances get their own length) costs a sixth as much and
 hears answers as well or better, but on a lone word it hears fewer stops. So every final and
 partial is decoded on the short window, and an utterance of at most `word_max_s` (a lone word)
-in which it heard words is listened to a second time on the full window (`word_window_s`) after its final has gone out:
-that decode is given out as a partial (partials only ever act as stop or red flag), so a stop
-heard by either window acts, the answer is the short window's, and continuous talk, whose
-utterances are longer, never pays for the full window (docs/benchmarks/hearing.md section 8).
+in which it heard words is listened to a second time on the full window (`word_window_s`) after
+its final has gone out: that decode is given out as a partial (partials only ever act as stop or
+red flag), so a stop heard by either window acts, the answer is the short window's, and
+continuous talk, whose utterances are longer, never pays for the full window
+(docs/benchmarks/hearing.md section 8).
 
 The early word (the stop path on partial evidence): a short utterance (at most `early_max`
 seconds, a lone "stop", "wait" or "ow") followed by `early_quiet` seconds of quiet (every frame
