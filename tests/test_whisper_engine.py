@@ -348,3 +348,19 @@ def test_the_question_as_context_decodes_again_without_encoding_again(rec, monke
     assert [i.value for i in pb.parse(ctx.text, Context("rating")) if i.name == "rating"] == [6]
     assert ctx.final and ctx.first_word is not None and ctx.again is not None and ctx.answers is not None
     assert ctx.answers("rating").best()[0] == 6
+
+
+def test_a_short_answer_has_room_for_its_words_after_the_question(rec):
+    """CTranslate2 counts the prompt in its token cap: with the yes/no question (17 tokens) as
+    context, half a second of a real "yes" once left no room for the answer and the decode raised
+    (the listener saw a recognizer fault); shorter ones came back empty."""
+    from benchmarks.audio import read_wav, shared_dir
+
+    f = sorted((shared_dir() / "speech" / "commands" / "yes").glob("*.wav"))[0]
+    x = read_wav(f)[4000:].astype(np.float32) / 32768.0
+    assert len(rec._context_prompts["yes_no"]) > whisper_engine.max_tokens((0.5 * SAMPLE_RATE + 2 * len(rec._pad)) / SAMPLE_RATE)
+    for seconds in (0.3, 0.5):
+        final = rec._heard(x[: int(seconds * SAMPLE_RATE)])
+        assert final.text.strip(".").lower() == "yes"
+        ctx = final.in_context("yes_no")
+        assert ctx is not None and ctx.text.strip(".").lower() == "yes"

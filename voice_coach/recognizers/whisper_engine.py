@@ -364,7 +364,9 @@ class WhisperRecognizer:
             encoded,
             [prompt],
             beam_size=1,
-            max_length=max_tokens((len(audio) + 2 * len(pad)) / SAMPLE_RATE),
+            # CTranslate2 counts the prompt in max_length: a question as context must not eat
+            # the answer's tokens (a 0.5 s "Yes." left none, and the decode raised).
+            max_length=max_tokens((len(audio) + 2 * len(pad)) / SAMPLE_RATE) + len(prompt) - len(self._prompt),
             return_scores=True,
             return_no_speech_prob=True,
             return_logits_vocab=True,
