@@ -136,10 +136,17 @@ def load_item(item: dict) -> np.ndarray:
     return _synth_cache[key]
 
 
-def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, understand=None) -> tuple[list, float]:
+ASKED_STEPS = ("rating", "yes_no")
+
+
+def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, understand=None, asked: bool = False) -> tuple[list, float]:
     """Feed pcm in 20 ms chunks (through `echo` first, with `ref` as what the speaker played).
 
-    Returns ([text, final, confidence, audio time, sure], CPU seconds of AEC + recognizer).
+    Returns ([text, final, confidence, audio time, sure], CPU seconds of AEC + recognizer). With
+    `asked`, each final also carries, as a sixth element, what the coach understands when it is
+    the answer to a question: {step: [text, sure]} for the rating and yes/no steps
+    (Understanding.heard: decoded again with the question as context, where the engine can),
+    computed outside the timed CPU.
     """
     out = []
     cpu = 0.0
@@ -154,14 +161,21 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, under
         trs = [(tr, _sure(understand, tr)) for tr in (rec.accept(chunk) if len(chunk) else [])]
         cpu += time.process_time() - c0
         for tr, sure in trs:
-            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR, sure])
+            out.append([tr.text, tr.final, tr.confidence, (i + len(chunk)) / SR, sure, *_asked(understand, tr, asked)])
     c0 = time.process_time()
     trs = [(tr, _sure(understand, tr)) for tr in rec.flush()]
     cpu += time.process_time() - c0
     for tr, sure in trs:
-        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, sure])
+        out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, sure, *_asked(understand, tr, asked)])
     rec.reset()
     return out, cpu
+
+
+def _asked(understand, tr, asked: bool) -> list:
+    if not asked or understand is None or not tr.final or not tr.text.strip():
+        return []
+    heard = {step: understand.heard(tr, step) for step in ASKED_STEPS}
+    return [{step: [h.text, h.sure] for step, h in heard.items()}]
 
 
 def _sure(understand, tr) -> bool:
@@ -179,7 +193,7 @@ def run_task(task: dict) -> list[dict]:
         if task["kind"] == "clip":
             pcm = clip_audio(item)
             echo = _front_end(task["variant"])
-            trs, cpu = stream(rec, pcm, echo=echo, understand=understand)
+            trs, cpu = stream(rec, pcm, echo=echo, understand=understand, asked=True)
         else:
             pcm, ref = _stream_audio(item)
             echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] in ("file", "silence"))

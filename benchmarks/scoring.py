@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voice_coach.intents import RATING, RED_FLAG, PhraseBook
+from voice_coach.intents import RATING, RED_FLAG, Context, PhraseBook
 from voice_coach.understand import STOPS as URGENT
 from voice_coach.understand import intents as meanings
 from voice_coach.understand import urgent
@@ -39,12 +39,16 @@ def urgent_of(pb: PhraseBook, text: str) -> str | None:
 POLICIES = ("any", "stable2", "final")
 
 
-def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
+def outcome(pb: PhraseBook, transcripts: list, policy: str = "any", step: str | None = None) -> Outcome:
     """What the session does with one utterance's transcripts.
 
     policy: when an urgent intent acts. 'any' is the coach today (any partial or final);
     'stable2' and 'final' are levers: a partial must be followed by another transcript with the
     same urgent intent, or only final transcripts count.
+    step: the question the coach asked ("rating", "yes_no"): each final is understood as the coach
+    understands an answer at that step (its sixth element, from benchmarks/recog.stream(asked=True):
+    decoded with the question as context), after its free text has been checked for anything urgent.
+    None: the free path, no question asked.
     """
     urgent = None
     partial = False
@@ -55,8 +59,13 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
     trs = [t for t in transcripts if t[0].strip()]
     for j, tr in enumerate(trs):
         text, final, conf, t = tr[:4]
+        # At a step, a final is understood as the answer heard there; its free text acts first if
+        # urgent, then the answer's (Runtime.post).
+        heard = tr[5][step] if step is not None and final and len(tr) > 5 else None
         if urgent is None and (final or policy == "any" or policy == "stable2"):
             u = urgent_of(pb, text)
+            if u is None and heard is not None:
+                u = urgent_of(pb, heard[0])
             if u is not None and policy == "stable2" and not final:
                 nxt = trs[j + 1] if j + 1 < len(trs) else None
                 if nxt is None or urgent_of(pb, nxt[0]) != u:
@@ -66,14 +75,14 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any") -> Outcome:
             if u is not None:
                 urgent, partial, at = u, not final, t
         if final:
-            finals.append(text)
-            sure = sure and (tr[4] if len(tr) > 4 else True)  # results from before 'sure' existed
+            finals.append(heard[0] if heard is not None else text)
+            sure = sure and (heard[1] if heard is not None else tr[4] if len(tr) > 4 else True)  # results from before 'sure' existed
             if conf is not None:
                 confs.append(conf)
-    final_text = " ".join(finals)
+    final_text = " ".join(f for f in finals if f.strip())
     rating = yes = no = None
     if final_text.strip():
-        intents = meanings(pb, final_text, sure)
+        intents = meanings(pb, final_text, sure, Context(step) if step is not None else None)
         names = [i.name for i in intents]
         rating = next((i.value for i in intents if i.name == RATING), None)
         yes, no = "yes" in names, "no" in names

@@ -126,12 +126,31 @@ def row_stop(src):
     return _accuracy(src, (0.99, 0.97), lambda r: r["stop_silenced"], lambda r: r.get("stop"))
 
 
+def _when_asked(src: Sources, key: str, bars: tuple[float, float]) -> dict:
+    """The default engine's answers on the session's path (windows.json: each final understood
+    as the answer to the question asked, decoded with it as context)."""
+    data, date = src.get("windows.json")
+    default = next(v for k, v in data["summary"].items() if "(default)" in k)
+    measured, met = _pair([default[c][key] for c in ("clean", "6 dB")], lambda i, p: p >= bars[i])
+    return cell(f"{measured} when asked (the session's path)", met, "windows.json", date)
+
+
+def _with_asked(src: Sources, bars: tuple[float, float], key: str, default_rate, engine_rate):
+    default, cands = _accuracy(src, bars, default_rate, engine_rate)
+    try:
+        default[0] = {**default[0], "measured": default[0]["measured"] + " free path, no question"}
+        default.append(_when_asked(src, key, bars))
+    except (Missing, KeyError):
+        pass
+    return default, cands
+
+
 def row_rating(src):
-    return _accuracy(src, (0.97, 0.90), _best_confirmed, _readback)
+    return _with_asked(src, (0.97, 0.90), "rating_asked", _best_confirmed, _readback)
 
 
 def row_yesno(src):
-    return _accuracy(src, (0.98, 0.95), lambda r: _sum(r["yes"], r["no"]), lambda r: r.get("yesno"))
+    return _with_asked(src, (0.98, 0.95), "yesno_asked", lambda r: _sum(r["yes"], r["no"]), lambda r: r.get("yesno"))
 
 
 def row_false_accepts(src):

@@ -60,13 +60,24 @@ def summarize(rows: list[dict], pb) -> dict:
             yn = [f for r, f in flags if r["set"] in ("yes", "no")]
             neg = [f for r, f in flags if r["set"] == "negative"]
             others = [f for r, f in flags if r["set"] != "stop"]
+            # The session's path: the answer to the question asked (decoded with it as context).
+            dig_asked = [score_clip(outcome(pb, r["transcripts"], step="rating"), r["set"], r["truth"], TRUTH_VALUE)
+                         for r in R if r["set"] in ("cmd_digit", "fsdd_digit") and TRUTH_VALUE[r["truth"]] >= 1]
+            yn_asked = [score_clip(outcome(pb, r["transcripts"], step="yes_no"), r["set"], r["truth"], TRUTH_VALUE) for r in R if r["set"] in ("yes", "no")]
+            neg_asked = [(score_clip(outcome(pb, r["transcripts"], step="rating"), "negative", r["truth"], TRUTH_VALUE)["fa_rating"],
+                          score_clip(outcome(pb, r["transcripts"], step="yes_no"), "negative", r["truth"], TRUTH_VALUE)["fa_yesno"])
+                         for r in R if r["set"] == "negative"]
             res[cond] = {"stop": rate(sum(f["stop"] for f in stop), len(stop)),
                          "stop_without_sound_alikes": rate(sum(plain_stop), len(plain_stop)),
                          "rating": rate(sum(f["rating_ok"] for f in dig), len(dig)),
                          "rating_wrong": rate(sum(f["rating_wrong"] for f in dig), len(dig)),
                          "yesno": rate(sum(bool(f["yesno_ok"]) for f in yn), len(yn)),
                          "false_accepts": rate(sum(f["fa_any"] for f in neg), len(neg)),
-                         "false_stops": rate(sum(f["silenced"] for f in others), len(others))}
+                         "false_stops": rate(sum(f["silenced"] for f in others), len(others)),
+                         "rating_asked": rate(sum(f["rating_ok"] for f in dig_asked), len(dig_asked)),
+                         "rating_wrong_asked": rate(sum(f["rating_wrong"] for f in dig_asked), len(dig_asked)),
+                         "yesno_asked": rate(sum(bool(f["yesno_ok"]) for f in yn_asked), len(yn_asked)),
+                         "false_answers_asked": rate(sum(a or b for a, b in neg_asked), len(neg_asked))}
         cpu = [r["cpu"] / r["audio_s"] for r in rows if r["variant"] == variant]
         res["cpu_per_audio_s"] = sum(cpu) / len(cpu) if cpu else None
         out[name] = res
@@ -80,12 +91,16 @@ def markdown(summary: dict, meta: dict) -> str:
     lines = ["# Whisper's encoder window through the coach's streaming path", "",
              f"`{meta['command']}`, {meta['date']} (meanings scored {meta.get('scored', meta['date'])}), {meta['clips']} clips x {len(CONDS)} conditions x {len(CONFIGS)} configurations "
              f"({meta['wall_s']:.0f} s). Each clip streamed as the microphone would give it and judged as the coach judges it "
-             "(any urgent partial or final stops; ratings and yes/no from sure finals, no question asked: the free path). "
+             "(any urgent partial or final stops; ratings and yes/no from sure finals, no question asked: the free path; "
+             "'when asked': each final understood as the answer to the rating or yes/no question, as the session does, "
+             "decoded again with the question as context). "
              "benchmarks/windows.py says how.", "",
              "| | " + " | ".join(summary) + " |", "|---|" + "---|" * len(summary)]
     rows = [("stop recall", "stop"), ("stop recall without the hand-picked sound-alikes", "stop_without_sound_alikes"), ("rating right", "rating"),
             ("rating wrong", "rating_wrong"), ("yes/no right", "yesno"), ("false accepts on other words", "false_accepts"),
-            ("false stops on every other clip", "false_stops")]
+            ("false stops on every other clip", "false_stops"),
+            ("rating right when asked (the session's path)", "rating_asked"), ("rating wrong when asked", "rating_wrong_asked"),
+            ("yes/no right when asked", "yesno_asked"), ("other words taken as the answer when asked (rating or yes/no)", "false_answers_asked")]
     for _, cond in CONDS:
         for title, key in rows:
             lines.append(f"| {title}, {cond} | " + " | ".join(cell(s[cond][key]) for s in summary.values()) + " |")
