@@ -79,6 +79,15 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
             confusions["neg:" + r["truth"]][o.urgent or (f"rating {o.rating}" if o.rating is not None else "yes/no")] += 1
         if r["set"] == "no":
             clip_stats[v][("no_as_yes", cond)].append({"x": o.yes and not o.urgent})
+        # The session's path: each final understood as the answer to the question asked.
+        if r["set"] in ("cmd_digit", "fsdd_digit"):
+            clip_stats[v][("digits_asked", cond)].append(S.score_clip(S.outcome(pb, r["transcripts"], step="rating"), r["set"], r["truth"], TRUTH_VALUE))
+        elif r["set"] in ("yes", "no"):
+            clip_stats[v][("yesno_asked", cond)].append(S.score_clip(S.outcome(pb, r["transcripts"], step="yes_no"), r["set"], r["truth"], TRUTH_VALUE))
+        elif r["set"] == "negative":
+            at_rating = S.score_clip(S.outcome(pb, r["transcripts"], step="rating"), "negative", r["truth"], TRUTH_VALUE)
+            at_yesno = S.score_clip(S.outcome(pb, r["transcripts"], step="yes_no"), "negative", r["truth"], TRUTH_VALUE)
+            clip_stats[v][("negative_asked", cond)].append({"fa": at_rating["fa_rating"] or at_yesno["fa_yesno"]})
 
     def frac(v, set_, cond, key):
         rows = clip_stats[v].get((set_, cond), [])
@@ -105,6 +114,10 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
                 "neg_fa_urgent": frac(v, "negative", c, "fa_urgent"),
                 "neg_fa_rating": frac(v, "negative", c, "fa_rating"),
                 "neg_fa_yesno": frac(v, "negative", c, "fa_yesno"),
+                "rating_asked": frac(v, "digits_asked", c, "rating_ok"),
+                "rating_wrong_asked": frac(v, "digits_asked", c, "rating_wrong"),
+                "yesno_asked": frac(v, "yesno_asked", c, "yesno_ok"),
+                "neg_fa_asked": frac(v, "negative_asked", c, "fa"),
             }
             p_yes = row["yes"]["p"] or 0.0
             p_no = row["no"]["p"] or 0.0
@@ -295,6 +308,16 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
     a = summary["accuracy"].get("default", {})
     w(f"### {title} (default)\n")
     w(_accuracy_table(a))
+    if any(r.get("rating_asked", {}).get("n") for r in a.values()):
+        w("**When asked** (the session's path): each final understood as the answer to the question the coach asked, as "
+          "`Understanding.heard` does it at the rating or yes/no step (decoded again with the question as context), after "
+          "its free text was checked for anything urgent. Other words: taken as a rating when a rating was asked, or as yes "
+          "or no when a yes/no was.\n")
+        w("| condition | rating right | rating wrong | yes/no right | other words taken as the answer |\n|---|---|---|---|---|")
+        for c, r in sorted(a.items(), key=lambda kv: _cond_key(kv[0])):
+            if r.get("rating_asked", {}).get("n"):
+                w(f"| {c} | {pct(r['rating_asked'])} | {pct(r['rating_wrong_asked'])} | {pct(r['yesno_asked'])} | {pct(r['neg_fa_asked'])} |")
+        w("")
     if "accuracy" in plots:
         w(f"![accuracy vs SNR]({plots['accuracy']})\n")
     for e, o in others.items():

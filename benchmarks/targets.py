@@ -127,12 +127,19 @@ def row_stop(src):
 
 
 def _when_asked(src: Sources, key: str, bars: tuple[float, float]) -> dict:
-    """The default engine's answers on the session's path (windows.json: each final understood
-    as the answer to the question asked, decoded with it as context)."""
-    data, date = src.get("windows.json")
-    default = next(v for k, v in data["summary"].items() if "(default)" in k)
-    measured, met = _pair([default[c][key] for c in ("clean", "6 dB")], lambda i, p: p >= bars[i])
-    return cell(f"{measured} when asked (the session's path)", met, "windows.json", date)
+    """The default engine's answers on the session's path (each final understood as the answer
+    to the question asked, decoded with it as context): results.json's full sets when it has
+    them, else windows.json's sample."""
+    data, date = src.get("results.json")
+    acc = data["summary"]["accuracy"]["default"]
+    if all(acc.get(c, {}).get(key, {}).get("n") for c, _ in CONDS):
+        rates, source = [acc[c][key] for c, _ in CONDS], "results.json"
+    else:
+        data, date = src.get("windows.json")
+        default = next(v for k, v in data["summary"].items() if "(default)" in k)
+        rates, source = [default[c][key] for c in ("clean", "6 dB")], "windows.json"
+    measured, met = _pair(rates, lambda i, p: p >= bars[i])
+    return cell(f"{measured} when asked (the session's path)", met, source, date)
 
 
 def _with_asked(src: Sources, bars: tuple[float, float], key: str, default_rate, engine_rate):

@@ -153,6 +153,9 @@ def test_report_is_written(tmp_path, pb):
         recs += [
             {"variant": "default", "set": "stop", "truth": "stop", "snr": snr, "transcripts": [["stop", False, 1, 0.5]], "cpu": 0.01, "audio_s": 1.8},
             {"variant": "default", "set": "fsdd_digit", "truth": "six", "snr": snr, "transcripts": [["six", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
+            # Heard as "Sex." freely; as "6" with the rating question as context (recog.stream(asked=True)).
+            {"variant": "default", "set": "cmd_digit", "truth": "six", "snr": snr, "cpu": 0.01, "audio_s": 1.8,
+             "transcripts": [["Sex.", True, 0.5, 1.2, True, {"rating": ["6", True], "yes_no": ["Sex.", True]}]]},
             {"variant": "default", "set": "negative", "truth": "tree", "snr": snr, "transcripts": [["three", True, 0.4, 1.2]], "cpu": 0.01, "audio_s": 1.8},
             {"variant": "default", "set": "yes", "truth": "yes", "snr": snr, "transcripts": [["yes", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
             {"variant": "default", "set": "no", "truth": "no", "snr": snr, "transcripts": [["no", True, 0.9, 1.2]], "cpu": 0.01, "audio_s": 1.8},
@@ -163,7 +166,9 @@ def test_report_is_written(tmp_path, pb):
                  "transcripts": [["shh", False, 1, 3.0], ["", True, 0.1, 3.5]]})
     summary = summarize(recs, pb, [])
     acc = summary["accuracy"]["default"]
-    assert acc["clean"]["stop_silenced"]["p"] == 1.0 and acc["6 dB"]["rating"]["p"] == 1.0
+    assert acc["clean"]["stop_silenced"]["p"] == 1.0 and acc["6 dB"]["rating"]["p"] == 0.5
+    assert acc["6 dB"]["rating_asked"]["p"] == 1.0 and acc["clean"]["rating_wrong_asked"]["k"] == 0
+    assert acc["clean"]["yesno_asked"]["p"] == 1.0 and acc["clean"]["neg_fa_asked"]["p"] == 1.0  # "three" when a rating is asked
     assert acc["clean"]["neg_fa_any"]["p"] == 1.0
     assert summary["streams"]["coach_aec"]["stops"] == 1
     assert summary["streams"]["coach_aec"]["per_hour"]["stops"] == pytest.approx(6.0)
@@ -175,6 +180,7 @@ def test_report_is_written(tmp_path, pb):
     md = (tmp_path / "results.md").read_text()
     assert "| stop recall, clean | >= 99% | 100.0% (1/1) | **met** |" in md
     assert "SYNTHETIC" in md and "**NOT met**" in md  # the coach's "shh" is 6 false stops an hour
+    assert "| clean | 100.0% (2/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (1/1) |" in md  # when asked
     doc = json.loads((tmp_path / "results.json").read_text())
     assert {t["what"] for t in doc["targets"]} >= {"stop recall, clean", "peak RSS of a listening session"}
     assert (tmp_path / "accuracy_vs_snr.png").stat().st_size < 200_000
