@@ -80,7 +80,7 @@ def dispatch():
     while True:
         rt.step(0.02)
 threading.Thread(target=dispatch, daemon=True).start()
-lst = L(src, rec, post=post, echo=echo)
+lst = L(src, rec, post=post, echo=echo, speaking=lambda: voice.speaking)  # as live.py builds it
 lst.start()
 emit(ev="ready", startup=time.monotonic() - t_start, engine=rec.name)
 c0 = time.process_time()

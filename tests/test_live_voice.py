@@ -169,3 +169,31 @@ def test_a_listener_bug_is_a_fault_not_a_dead_thread():
         assert listener._thread.is_alive()
     finally:
         listener.stop()
+
+
+def test_the_listener_tells_the_recognizer_when_the_coach_speaks():
+    """Before each chunk the recognizer hears whether the coach's voice is playing (Whisper then
+    gives partials twice as often: over the coach a stop never closes its utterance)."""
+    from voice_coach.listener import Listener
+
+    playing = {"now": False}
+    told, both = [], threading.Event()
+
+    class Rec:
+        name = "spy"
+
+        def coach_speaking(self, p):
+            told.append(p)
+            if True in told and False in told:
+                both.set()
+
+        def accept(self, pcm):
+            playing["now"] = not playing["now"]
+            return []
+
+    listener = Listener(Source(), Rec(), lambda e: None, speaking=lambda: playing["now"])
+    listener.start()
+    try:
+        assert both.wait(patience(5))
+    finally:
+        listener.stop()

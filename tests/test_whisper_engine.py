@@ -364,3 +364,29 @@ def test_a_short_answer_has_room_for_its_words_after_the_question(rec):
         assert final.text.strip(".").lower() == "yes"
         ctx = final.in_context("yes_no")
         assert ctx is not None and ctx.text.strip(".").lower() == "yes"
+
+
+def test_partials_come_twice_as_often_while_the_coach_speaks(rec, monkeypatch):
+    """Over the coach's voice a stop never closes its utterance (the echo keeps the endpointer in
+    speech), so the next partial is the only way it is heard: every 0.5 s instead of 1 s."""
+    from benchmarks.audio import read_wav, shared_dir
+
+    talk = read_wav(sorted((shared_dir() / "speech" / "talk").glob("*.wav"))[0])[: 4 * SAMPLE_RATE]
+    counts = {}
+    decode = rec._decode
+    for playing in (False, True):
+        calls = []
+
+        def spy(audio, pad, frames=None, calls=calls, **kw):
+            calls.append(len(audio))
+            return decode(audio, pad, frames, **kw)
+
+        monkeypatch.setattr(rec, "_decode", spy)
+        rec.coach_speaking(playing)
+        rec.reset()
+        for i in range(0, len(talk), 320):
+            rec.accept(talk[i : i + 320])
+        counts[playing] = sum(1 for n in calls if n <= rec.partial_window * SAMPLE_RATE + 1)
+    rec.coach_speaking(False)
+    rec.reset()
+    assert counts[False] >= 2 and counts[True] >= 2 * counts[False] - 1, counts

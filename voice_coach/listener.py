@@ -67,8 +67,12 @@ class Listener:
             if self.echo is not None:
                 # Align the reference by capture time: the listener may run behind the mic.
                 chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
+            playing = self.speaking()
+            # Recognizers that listen differently while the coach talks (Whisper: faster partials).
+            note = getattr(self.recognizer, "coach_speaking", None)
+            if note is not None:
+                note(playing)
             if self.barge_in is not None:
-                playing = self.speaking()
                 # The double-talk rule reads AEC3's output (suppressed), which it was built and measured on,
                 # whichever canceller's output the recognizer hears.
                 cleaned = getattr(self.echo, "suppressed", chunk) if self.echo is not None else None

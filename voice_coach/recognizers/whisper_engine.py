@@ -21,6 +21,15 @@ red flag), so a stop heard by either window acts, the answer is the short window
 continuous talk, whose utterances are longer, never pays for the full window
 (docs/benchmarks/hearing.md section 8).
 
+While the coach speaks, partials come every `partial_every_speaking` seconds (0.5) instead of
+every `partial_every` (1.0): the listener says when (`coach_speaking`). Over the coach's voice the
+residual echo keeps the endpointer in speech, so a stop never closes its utterance and the early
+word below never fires: the next partial is the only way it is heard. In the ALSA rig the faster
+cadence took stop word end to silence from 842 and 987 ms p95 (two runs) to 659 ms; the listening
+CPU on the coach's echo rises from 0.120 to 0.165 s per audio s (one core), and with the coach
+silent nothing changes (partials every 0.5 s always would cost 0.142 instead of 0.085 on
+continuous talk; docs/benchmarks/hearing.md section 9).
+
 The early word (the stop path on partial evidence): a short utterance (at most `early_max`
 seconds, a lone "stop", "wait" or "ow") followed by `early_quiet` seconds of quiet (every frame
 `early_drop_db` below the utterance's loudest) is decoded at once on a short encoder window
@@ -102,6 +111,7 @@ class WhisperRecognizer:
         *,
         threads: int = 2,
         partial_every: float = 1.0,
+        partial_every_speaking: float | None = 0.5,
         partial_window: float = 1.5,
         endpoint_window: float = 0.3,
         endpoint_ratio: float = 0.5,
@@ -158,6 +168,8 @@ class WhisperRecognizer:
         self._last_final_audio: np.ndarray | None = None
         self._recheck_pad = np.zeros(int(recheck_pad_seconds * SAMPLE_RATE), dtype=np.float32)
         self.partial_every = partial_every
+        self.partial_every_speaking = partial_every_speaking
+        self._coach_speaking = False
         self.partial_window = partial_window
         # Partials on their own, shorter encoder window (partial_window_s; None: window_s). Measured
         # at 3 s: half the listening CPU, but over the coach in the ALSA rig 34 and 37 of 50 stops
@@ -208,6 +220,11 @@ class WhisperRecognizer:
         self.early_partials += 1
         return Transcript(d.text, final=False, confidence=d.confidence)
 
+    def coach_speaking(self, playing: bool) -> None:
+        """Whether the coach's voice is playing now (the listener says so before each chunk):
+        partials come more often then (see the module docstring)."""
+        self._coach_speaking = bool(playing)
+
     def set_vocabulary(self, phrases: Iterable[str]) -> None:
         # Whisper is not restricted to a grammar: the phrase book rejects what is not a command.
         # No prompt of command words either: on silence or noise Whisper can echo its prompt
@@ -249,7 +266,8 @@ class WhisperRecognizer:
                         self._pending = data[i + self._frame : n] + self._pending
                         return out
                     out += self._final()
-        if self._speech and self._since_partial >= self.partial_every * SAMPLE_RATE * 2:
+        every = self.partial_every_speaking if self._coach_speaking and self.partial_every_speaking else self.partial_every
+        if self._speech and self._since_partial >= every * SAMPLE_RATE * 2:
             self._since_partial = 0
             window = b"".join(self._speech)[-int(self.partial_window * SAMPLE_RATE) * 2 :]
             d = self._decode(_audio(window), self._pad, frames=self.partial_frames)
