@@ -93,7 +93,7 @@ class _Said:
 
 
 @pytest.mark.parametrize("finals, partials, heard", [
-    (["Stuck."], ["Stop."], "Stop."),  # the second listen heard the stop: the coach would have stopped
+    (["Rock."], ["Stop."], "Stop."),  # the second listen heard the stop: the coach would have stopped
     (["Stop."], ["Hey."], "Stop."),
     (["Seven."], ["Heaven."], "Seven."),  # a partial that is not urgent changes nothing
     (["left"], [], "left"),
