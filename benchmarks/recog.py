@@ -174,8 +174,7 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, under
 def _asked(understand, tr, asked: bool) -> list:
     if not asked or understand is None or not tr.final or not tr.text.strip():
         return []
-    heard = {step: understand.heard(tr, step) for step in ASKED_STEPS}
-    return [{step: [h.text, h.sure] for step, h in heard.items()}]
+    return [{step: [h.text, h.sure] for step in ASKED_STEPS for h in [understand.heard(tr, step)]}]
 
 
 def _sure(understand, tr) -> bool:

@@ -80,14 +80,10 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
         if r["set"] == "no":
             clip_stats[v][("no_as_yes", cond)].append({"x": o.yes and not o.urgent})
         # The session's path: each final understood as the answer to the question asked.
-        if r["set"] in ("cmd_digit", "fsdd_digit"):
-            clip_stats[v][("digits_asked", cond)].append(S.score_clip(S.outcome(pb, r["transcripts"], step="rating"), r["set"], r["truth"], TRUTH_VALUE))
-        elif r["set"] in ("yes", "no"):
-            clip_stats[v][("yesno_asked", cond)].append(S.score_clip(S.outcome(pb, r["transcripts"], step="yes_no"), r["set"], r["truth"], TRUTH_VALUE))
-        elif r["set"] == "negative":
-            at_rating = S.score_clip(S.outcome(pb, r["transcripts"], step="rating"), "negative", r["truth"], TRUTH_VALUE)
-            at_yesno = S.score_clip(S.outcome(pb, r["transcripts"], step="yes_no"), "negative", r["truth"], TRUTH_VALUE)
-            clip_stats[v][("negative_asked", cond)].append({"fa": at_rating["fa_rating"] or at_yesno["fa_yesno"]})
+        group = {"cmd_digit": "digits_asked", "fsdd_digit": "digits_asked", "yes": "yesno_asked", "no": "yesno_asked",
+                 "negative": "negative_asked"}.get(r["set"])
+        if group is not None:
+            clip_stats[v][(group, cond)].append(S.score_asked(pb, r["transcripts"], r["set"], r["truth"], TRUTH_VALUE))
 
     def frac(v, set_, cond, key):
         rows = clip_stats[v].get((set_, cond), [])

@@ -79,7 +79,7 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any", step: str | 
             sure = sure and (heard[1] if heard is not None else tr[4] if len(tr) > 4 else True)  # results from before 'sure' existed
             if conf is not None:
                 confs.append(conf)
-    final_text = " ".join(f for f in finals if f.strip())
+    final_text = " ".join(finals)
     rating = yes = no = None
     if final_text.strip():
         intents = meanings(pb, final_text, sure, Context(step) if step is not None else None)
@@ -154,6 +154,18 @@ def score_clip(o: Outcome, set_: str, truth: str, digit_value: dict) -> dict:
         r["fa_yesno"] = (not silenced) and (o.yes or o.no)
         r["fa_any"] = r["fa_urgent"] or r["fa_rating"] or r["fa_yesno"]
     return r
+
+
+def score_asked(pb: PhraseBook, transcripts: list, set_: str, truth: str, digit_value: dict) -> dict:
+    """Per-clip flags on the session's path (outcome with `step`): a digit as the answer to the
+    rating question, a yes or no to the yes/no question (score_clip's flags); another word: "fa",
+    taken as a rating when a rating is asked or as yes/no when a yes/no is."""
+    if set_ == "negative":
+        at_rating = score_clip(outcome(pb, transcripts, step="rating"), set_, truth, digit_value)
+        at_yesno = score_clip(outcome(pb, transcripts, step="yes_no"), set_, truth, digit_value)
+        return {"fa": at_rating["fa_rating"] or at_yesno["fa_yesno"]}
+    step = "rating" if set_ in ("cmd_digit", "fsdd_digit") else "yes_no"
+    return score_clip(outcome(pb, transcripts, step=step), set_, truth, digit_value)
 
 
 def confirmed_accuracy(rows: list[tuple[bool, bool, float | None]], p_yes: float, p_no: float, p_no_as_yes: float, threshold: float) -> dict:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks import audio as A
-from benchmarks.scoring import outcome, rate, score_clip
+from benchmarks.scoring import outcome, rate, score_asked, score_clip
 
 CONFIGS = {"5 s + 30 s second listen (default)": "default", "30 s (the default before)": "win:30", "5 s alone": "win:5"}
 CONDS = ((None, "clean"), (6, "6 dB"))
@@ -61,12 +61,10 @@ def summarize(rows: list[dict], pb) -> dict:
             neg = [f for r, f in flags if r["set"] == "negative"]
             others = [f for r, f in flags if r["set"] != "stop"]
             # The session's path: the answer to the question asked (decoded with it as context).
-            dig_asked = [score_clip(outcome(pb, r["transcripts"], step="rating"), r["set"], r["truth"], TRUTH_VALUE)
+            dig_asked = [score_asked(pb, r["transcripts"], r["set"], r["truth"], TRUTH_VALUE)
                          for r in R if r["set"] in ("cmd_digit", "fsdd_digit") and TRUTH_VALUE[r["truth"]] >= 1]
-            yn_asked = [score_clip(outcome(pb, r["transcripts"], step="yes_no"), r["set"], r["truth"], TRUTH_VALUE) for r in R if r["set"] in ("yes", "no")]
-            neg_asked = [(score_clip(outcome(pb, r["transcripts"], step="rating"), "negative", r["truth"], TRUTH_VALUE)["fa_rating"],
-                          score_clip(outcome(pb, r["transcripts"], step="yes_no"), "negative", r["truth"], TRUTH_VALUE)["fa_yesno"])
-                         for r in R if r["set"] == "negative"]
+            yn_asked = [score_asked(pb, r["transcripts"], r["set"], r["truth"], TRUTH_VALUE) for r in R if r["set"] in ("yes", "no")]
+            neg_asked = [score_asked(pb, r["transcripts"], r["set"], r["truth"], TRUTH_VALUE) for r in R if r["set"] == "negative"]
             res[cond] = {"stop": rate(sum(f["stop"] for f in stop), len(stop)),
                          "stop_without_sound_alikes": rate(sum(plain_stop), len(plain_stop)),
                          "rating": rate(sum(f["rating_ok"] for f in dig), len(dig)),
@@ -77,7 +75,7 @@ def summarize(rows: list[dict], pb) -> dict:
                          "rating_asked": rate(sum(f["rating_ok"] for f in dig_asked), len(dig_asked)),
                          "rating_wrong_asked": rate(sum(f["rating_wrong"] for f in dig_asked), len(dig_asked)),
                          "yesno_asked": rate(sum(bool(f["yesno_ok"]) for f in yn_asked), len(yn_asked)),
-                         "false_answers_asked": rate(sum(a or b for a, b in neg_asked), len(neg_asked))}
+                         "false_answers_asked": rate(sum(f["fa"] for f in neg_asked), len(neg_asked))}
         cpu = [r["cpu"] / r["audio_s"] for r in rows if r["variant"] == variant]
         res["cpu_per_audio_s"] = sum(cpu) / len(cpu) if cpu else None
         out[name] = res

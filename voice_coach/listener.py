@@ -27,6 +27,8 @@ class Listener:
         self.barge_in = barge_in
         self.speaking = speaking
         self.recognizer = recognizer
+        # Recognizers that listen differently while the coach talks (Whisper: faster partials).
+        self._coach_speaking = getattr(recognizer, "coach_speaking", None)
         self.post = post
         self.echo = echo
         self.faulted_since: float | None = None
@@ -68,10 +70,8 @@ class Listener:
                 # Align the reference by capture time: the listener may run behind the mic.
                 chunk = self.echo.process(chunk, captured_at=getattr(self.source, "last_capture_time", None))
             playing = self.speaking()
-            # Recognizers that listen differently while the coach talks (Whisper: faster partials).
-            note = getattr(self.recognizer, "coach_speaking", None)
-            if note is not None:
-                note(playing)
+            if self._coach_speaking is not None:
+                self._coach_speaking(playing)
             if self.barge_in is not None:
                 # The double-talk rule reads AEC3's output (suppressed), which it was built and measured on,
                 # whichever canceller's output the recognizer hears.
