@@ -139,8 +139,11 @@ def load_item(item: dict) -> np.ndarray:
 ASKED_STEPS = ("rating", "yes_no")
 
 
-def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, understand=None, asked: bool = False) -> tuple[list, float]:
+def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, understand=None, asked: bool = False,
+           speaking: np.ndarray | None = None) -> tuple[list, float]:
     """Feed pcm in 20 ms chunks (through `echo` first, with `ref` as what the speaker played).
+    `speaking`: per sample, whether the coach is saying a line; the recognizer is told before each
+    chunk (`coach_speaking`), as the Listener tells it live.
 
     Returns ([text, final, confidence, audio time, sure], CPU seconds of AEC + recognizer). With
     `asked`, each final also carries, as a sixth element, what the coach understands when it is
@@ -151,9 +154,12 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, under
     out = []
     cpu = 0.0
     t0 = 1000.0
+    tell = getattr(rec, "coach_speaking", None) if speaking is not None else None
     for i in range(0, len(pcm), FRAME):
         chunk = pcm[i : i + FRAME]
         c0 = time.process_time()
+        if tell is not None:
+            tell(bool(speaking[i : i + FRAME].any()))
         if echo is not None:
             if ref is not None:
                 echo.process_reverse(ref[i : i + FRAME], played_at=t0 + (i + len(chunk)) / SR)
@@ -167,6 +173,8 @@ def stream(rec, pcm: np.ndarray, echo=None, ref: np.ndarray | None = None, under
     cpu += time.process_time() - c0
     for tr, sure in trs:
         out.append([tr.text, tr.final, tr.confidence, len(pcm) / SR, sure, *_asked(understand, tr, asked)])
+    if tell is not None:
+        tell(False)
     rec.reset()
     return out, cpu
 
@@ -194,9 +202,9 @@ def run_task(task: dict) -> list[dict]:
             echo = _front_end(task["variant"])
             trs, cpu = stream(rec, pcm, echo=echo, understand=understand, asked=True)
         else:
-            pcm, ref = _stream_audio(item)
+            pcm, ref, speaking = _stream_audio(item)
             echo = _front_end(task["variant"], aec=item.get("aec", False) or item["source"] in ("file", "silence"))
-            trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None, understand=understand)
+            trs, cpu = stream(rec, pcm, echo=echo, ref=ref if item.get("aec") else None, understand=understand, speaking=speaking)
             item = {**item, "aec": echo is not None}
         results.append({**{k: v for k, v in item.items() if k not in ("pcm",)}, "variant": task["variant"], "engine": engine,
                         "transcripts": trs, "cpu": cpu, "audio_s": len(pcm) / SR})
@@ -235,13 +243,14 @@ def _front_end(variant: str, aec: bool = False):
 _stream_store: dict[str, tuple] = {}
 
 
-def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None]:
-    """The mic signal of a stream item and the speaker reference (coach speech only)."""
+def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The mic signal of a stream item, the speaker reference and, per sample, whether the coach
+    is saying a line (coach speech only)."""
     from benchmarks.audio import echo_path
 
     if item["source"] == "silence":  # a quiet room: only the -60 dBFS floor
         n = int(item["seconds"] * SR)
-        return np.clip(floor_noise(n, item["seed"], db=-60), -32768, 32767).astype(np.int16), None
+        return np.clip(floor_noise(n, item["seed"], db=-60), -32768, 32767).astype(np.int16), None, None
     if item["source"] == "file":
         x = read_wav(item["path"]).astype(np.float64)
         if item.get("seconds"):  # only the file's first seconds (a quick run)
@@ -249,13 +258,16 @@ def _stream_audio(item: dict) -> tuple[np.ndarray, np.ndarray | None]:
         if item.get("gain_db"):
             x = x * 10 ** (item["gain_db"] / 20)
         x = x + floor_noise(len(x), item["seed"])
-        return np.clip(x, -32768, 32767).astype(np.int16), None
+        return np.clip(x, -32768, 32767).astype(np.int16), None, None
     # coach: the lines played one after another, heard through the echo path, plus room noise
     gap = np.zeros(int(0.4 * SR), np.int16)
-    played = np.concatenate([p for line in item["lines"] for p in (_coach_line(line), gap)])
+    lines = [_coach_line(line) for line in item["lines"]]
+    played = np.concatenate([p for x in lines for p in (x, gap)])
+    speaking = np.concatenate([p for x in lines for p in (np.ones(len(x), bool), np.zeros(len(gap), bool))])
     mic = echo_path(played, gain_db=item.get("echo_gain_db", -6), seed=item["seed"])
     mic = mic + floor_noise(len(mic), item["seed"], db=-60)
-    return np.clip(mic, -32768, 32767).astype(np.int16), played
+    speaking = np.pad(speaking, (0, max(0, len(mic) - len(speaking))))[: len(mic)]  # the echo's tail is not the coach speaking
+    return np.clip(mic, -32768, 32767).astype(np.int16), played, speaking
 
 
 def _coach_line(text: str) -> np.ndarray:

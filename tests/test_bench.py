@@ -321,3 +321,36 @@ def test_a_journal_resumes_an_unfinished_run_and_a_finished_one_is_measured_agai
     out = run.run_pool(tasks, lambda s: None, journal=journal)  # now finished: measured again
     assert sorted(str(r["x"]) for r in out) == ["0", "1"]
     assert len(journal.read_text().splitlines()) == 2
+
+
+def test_stream_tells_the_recognizer_when_the_coach_speaks():
+    """benchmarks/recog.stream: the coach-echo streams run with the recognizer told, chunk by
+    chunk, whether a line is playing (as the Listener tells it live), and told 'not' at the end."""
+    import numpy as np
+
+    from benchmarks.recog import FRAME, stream
+
+    class Rec:
+        def __init__(self):
+            self.told = []
+
+        def coach_speaking(self, playing):
+            self.told.append(playing)
+
+        def accept(self, chunk):
+            return []
+
+        def flush(self):
+            return []
+
+        def reset(self):
+            pass
+
+    speaking = np.zeros(5 * FRAME, bool)
+    speaking[FRAME : 3 * FRAME] = True
+    rec = Rec()
+    stream(rec, np.zeros(5 * FRAME, np.int16), speaking=speaking)
+    assert rec.told == [False, True, True, False, False, False]
+    rec = Rec()
+    stream(rec, np.zeros(5 * FRAME, np.int16))
+    assert rec.told == []  # clips: nothing is playing, the recognizer's own default stands
