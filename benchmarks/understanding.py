@@ -20,9 +20,51 @@ from voice_coach.routine import coach_lines, load_content
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "data" / "utterances.tsv"
 HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
-# The held-out table's first run, before anything was changed for it (it was written after the
-# grammar met its targets on TABLE). Its later runs are no longer blind.
-HELDOUT_FIRST_RUN = {"red_flag": (19, 20), "stop": (20, 22), "rating": (11, 13), "yes_no": (14, 14), "hedge": (5, 5), "release": (3, 3), "none": (11, 13)}
+BLIND = ROOT / "tests" / "data" / "utterances_blind.tsv"
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A table written after the grammar met its targets on TABLE, with its first run: the figures
+    before anything was changed for it, the fair estimate for phrasings nobody has tried. Its later
+    runs are no longer blind."""
+
+    title: str
+    path: Path
+    first_run: dict[str, tuple[int, int]]
+    about: str
+
+
+HELD_OUT = (
+    HeldOut("Held-out phrasings", HELDOUT,
+            {"red_flag": (19, 20), "stop": (20, 22), "rating": (11, 13), "yes_no": (14, 14), "hedge": (5, 5), "release": (3, 3), "none": (11, 13)},
+            "Written by us after the grammar met its targets on the main table. Its misses were then fixed by general rules "
+            "(a twinge is a feeling; 'pressing ... hard'; 'gentle please'; 'stop at the shop' is no command; 'shouting' is "
+            "no misheard 'shooting')."),
+    HeldOut("A blind table (2026-12-07)", BLIND,
+            {"red_flag": (59, 61), "denied": (13, 15), "stop": (66, 79), "rating": (39, 47), "yes_no": (38, 47), "hedge": (21, 21),
+             "release": (9, 11), "none": (45, 54)},
+            "335 rows written by a separate reviewer from a description of the steps and meanings alone, without seeing the "
+            "grammar, the code or the other tables, in mixed styles (recognizer-style lower case, British, Australian and "
+            "Indian idioms, swearing, typos). First run: no answer came out as its opposite except one ('she can't sleep on "
+            "that side' as a no to the sleep question), and no stop as a halt; two denials halted; one false halt ('a "
+            "stabbing on the news'). The misses were then fixed by general rules, none by listing a row: swearing adds "
+            "nothing to an utterance's length; a word said over and over is said alone; 'a stabbing' needs a feeling "
+            "like 'sharp' does; 'mind numbing'; a movement word between a negation and the place ('nothing shooting down "
+            "my leg'); not wanting to go on is a stop; 'half a mo', 'hold your horses'; crushing and 'go easier' are "
+            "pressure complaints; 'bus stop', 'stop sign'; 'the wait' is a noun; 'never let go'; a stutter ('sev-seven'); "
+            "'number six', 'he says seven', 'it is six'; 'a bit' with a yes is the yes; what someone cannot do is the "
+            "trouble asked about, not a denial. Left as they are, by design: a lone 'ten' at the rating question halts "
+            "(the guide's agonizing pain); 'I'm done', 'call it a day' finish the session (after 'take the pressure off' "
+            "when a thumb is on the knot) rather than pause it; 'no, just a bit' stays a hedge at a safety question (it "
+            "admits some); 'take your thumb off' pauses rather than ending the hold (both take the pressure off). Not "
+            "fixed: typos of number words ('sevn': one letter from 'seven' is also 'fine' from 'five'), answers with no "
+            "answer word ('back's clear, not a scratch', 'it's fine, just stiff'), 'that's a bit much' (with a number it "
+            "would pause what is a rating), 'definitely softer' at the soften question (a pressure word there), 'that "
+            "comedian was killing me', 'a ten out of ten soundtrack' (a rating no step takes), and 'the bread knife "
+            "isn't sharp enough' (a closing 'enough' is a stop). 'It feels looser now' at the soften question is "
+            "'softened', which that step takes as a yes."),
+)
 TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
 # The read sentences in shared/speech/sentences have no transcript file: these are their texts
 # (CMU ARCTIC prompts a0001-a0006 and a0010, and the 1961 inaugural address excerpt).
@@ -196,7 +238,37 @@ def coach_triggers(content=None) -> list[str]:
     return bad
 
 
-def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: list[str], heldout: dict[str, Result] | None = None) -> str:
+# A first blind check whose rows were not kept: its figures as they were written down.
+BLIND_1202 = """## A blind check (2026-12-02)
+
+A separate reviewer wrote 210 utterances from the description of the steps alone, without seeing
+the grammar or either table, and ran them once through `PhraseBook.parse` with the step's context:
+
+| category | right |
+|---|---|
+| red flags halted | 44/45 |
+| stop/pause phrasings (and pressure complaints) | 32/35 |
+| ratings exact | 33/35 |
+| yes | 10/14 |
+| no | 17/18 |
+| hedges re-asked or taken the safe way | 15/15 |
+| release during a hold | 6/6 |
+| everyday chat that triggers nothing | 39/42 |
+
+No answer came out as its opposite, and no stop as a halt. The misses: "I suddenly got a really
+bad pain" (no halt), "I need a break" and "I don't like that" (no pause), "number five", "no I said
+seven" at a read-back (the number lost), yes/no given without a yes or no word ("I have the flu",
+"he does actually", "I'm healthy": asked again). False triggers on chat: "don't stop believing",
+"the bus stop moved" (a stop: a nuisance) and "a film about a stabbing" (a halt). After that run,
+three general rules were added (a sudden severe pain with up to three words between; "need/take a
+break" as a pause; "I don't like that/it" and "it's getting worse" as pressure complaints), so
+these figures are the blind estimate and no longer blind for those rows. Its rows were not kept; the
+2026-12-07 blind table above met the same kinds of misses again ("number six", "the bus stop", "a
+stabbing on the news"), which rules then fixed."""
+
+
+def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: list[str],
+           held_out: list[tuple[HeldOut, dict[str, Result]]] | None = None) -> str:
     L = ["# Understanding: typed utterances through the understanding stage alone", "",
          "Regenerate with `python -m benchmarks.understanding --write`. The table is "
          "`tests/data/utterances.tsv` (written by hand from how a giver and a recipient talk during a "
@@ -218,18 +290,20 @@ def report(results: dict[str, Result], talk: tuple[int, int, list[str]], coach: 
           f"- Ordinary read sentences (shared/speech/talk transcripts and shared/speech/sentences), each tried in {len(TALK_STEPS)} steps: "
           f"{talk[1]} of {talk[0]} tries halted, stopped, rated or answered.",
           f"- Lines of content/routine.toml (placeholders filled) that mean anything in any step: {len(coach)}.", ""]
-    if heldout is not None:
-        L += ["## Held-out phrasings", "",
-              f"`{HELDOUT.relative_to(ROOT)}` was written after the grammar met its targets on the main table. Its first run "
-              "(before any change) is the fairer estimate for phrasings nobody has tried yet; its misses were then fixed by "
-              "general rules (a twinge is a feeling; 'pressing ... hard'; 'gentle please'; 'stop at the shop' is no command; "
-              "'shouting' is no misheard 'shooting'), so the current figures are no longer blind.", "",
+    for h, res in held_out or []:
+        L += [f"## {h.title}", "",
+              f"`{h.path.relative_to(ROOT)}`. {h.about} The first run (before any change) is the fairer estimate for "
+              "phrasings nobody has tried yet; the current figures are no longer blind.", "",
               "| category | first run | now |", "|---|---|---|"]
         for c, label in CATEGORIES.items():
-            if c in HELDOUT_FIRST_RUN:
-                k, n = HELDOUT_FIRST_RUN[c]
-                L.append(f"| {label} | {k}/{n} ({k / n:.0%}) | {heldout[c].k}/{heldout[c].n} |")
+            if c in h.first_run:
+                k, n = h.first_run[c]
+                L.append(f"| {label} | {k}/{n} ({k / n:.0%}) | {res[c].k}/{res[c].n} |")
         L.append("")
+        left = [m for c in CATEGORIES for m in res[c].misses]
+        if left:
+            L += ["Still missed:", ""] + [f"- {m}" for m in left] + [""]
+    L += [BLIND_1202, ""]
     misses = [m for c in CATEGORIES for m in results[c].misses]
     if misses:
         L += ["## Misses and false triggers", ""] + [f"- {m}" for m in misses] + [""]
@@ -243,8 +317,8 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write docs/understanding.md")
     args = ap.parse_args()
     content = load_content(ROOT / "content")
-    heldout = evaluate(content=content, rows=read_table(HELDOUT))
-    text = report(evaluate(content=content), ordinary_triggers(content), coach_triggers(content), heldout)
+    held_out = [(h, evaluate(content=content, rows=read_table(h.path))) for h in HELD_OUT]
+    text = report(evaluate(content=content), ordinary_triggers(content), coach_triggers(content), held_out)
     if args.write:
         (ROOT / "docs" / "understanding.md").write_text(text)
     print(text)

@@ -152,3 +152,50 @@ def test_hands_at_work_are_no_radiating_pain(content, text, kind):
     giver warming oil. {handling} words leave only a real movement or feeling to count."""
     got = content.phrases.parse(text)[0]
     assert (got.value if got.name == "red_flag" else None) == kind, got
+
+
+# The general rules added for the 2026-12-07 blind table (docs/understanding.md), each with the
+# reading it must not take.
+@pytest.mark.parametrize(
+    "step, text, want, not_want",
+    [
+        ("hold", "bloody hell that's a sharp one", "red_flag", None),  # swearing adds no length
+        ("hold", "sharp sharp sharp", "red_flag", None),  # a word said over and over is said alone
+        ("hold", "it's stabbing", "red_flag", None),
+        ("strokes", "they reported a stabbing on the news again", None, "red_flag"),  # an event, not a feeling
+        ("strokes", "that meeting was mind numbing", None, "red_flag"),
+        ("hold", "nothing going down my arm", None, "red_flag"),  # the movement word sits between
+        ("hold", "no pain shooting down my leg", None, "red_flag"),
+        ("hold", "it's shooting down my leg", "red_flag", None),
+        ("palpation", "i don't want to continue", "stop", None),
+        ("strokes", "i don't want to go to work tomorrow", None, "stop"),
+        ("ready", "half a mo", "pause", None),
+        ("hold", "you're crushing me", "stop", None),
+        ("strokes", "go a bit easier on me", "stop", None),
+        ("strokes", "the bus stop is right outside", None, "stop"),
+        ("strokes", "the wait at the GP was two hours", None, "pause"),
+        ("hold", "wait", "pause", None),
+        ("strokes", "i'll never let go of that grudge", None, "release"),
+        ("hold", "let go", "release", None),
+        ("rating", "sev-seven", "rating", None),  # a stutter
+        ("rating", "number six", "rating", None),
+        ("rating", "he says seven", "rating", None),
+        ("rating", "i would say it is six", "rating", None),
+        ("strokes", "the number nine bus was late", None, "rating"),
+        ("yes_no", "yes he's got a bit of a temperature", "yes", "hedge"),  # "a bit" sizes the yes
+        ("yes_no", "a bit", "hedge", "yes"),
+        ("yes_no", "no, just a bit", "hedge", "no"),  # admits some: the safe side asks again
+        ("yes_no", "she can't sleep on that side because of it", None, "no"),  # the trouble asked about
+        ("yes_no", "no she doesn't", "no", None),
+        ("soften", "no still hard as a rock", "no", None),
+    ],
+)
+def test_blind_table_rules(content, step, text, want, not_want):
+    from voice_coach.intents import Context
+
+    question = {"yes_no": "Is the pain bad enough to disturb their sleep or daily life?", "soften": "Did the knot soften?"}.get(step, "")
+    names = [i.name for i in content.phrases.parse(text, Context(step, question))]
+    if want is not None:
+        assert want in names, names
+    if not_want is not None:
+        assert not_want not in names, names

@@ -317,6 +317,13 @@ def test_finish_during_hold_goes_to_summary(run):
     acts = run.say("finish")
     assert of(acts, HoldEnd)[0].reason == "finished"
     assert of(acts, End) == [End("completed")]
+    assert [a.key for a in of(acts, Say)][0] == "control.ease_off"  # the thumb comes off before the goodbye
+
+
+def test_finish_before_any_pressure_says_no_ease_off(run):
+    run.step = 0.1
+    acts = run.say("finish")
+    assert "control.ease_off" not in [a.key for a in of(acts, Say)]
 
 
 def test_repeat_says_the_last_prompt_again(run):

@@ -3,7 +3,7 @@ and the coach's own lines. Targets are the issue's; the figures are in docs/unde
 
 import pytest
 
-from benchmarks.understanding import TARGETS, coach_triggers, evaluate, ordinary_triggers, read_table
+from benchmarks.understanding import BLIND, HELD_OUT, TARGETS, coach_triggers, evaluate, ordinary_triggers, read_table
 from tests.conftest import SHARED
 from voice_coach.intents import Context
 
@@ -28,6 +28,25 @@ def test_targets_are_met(results, category):
 
 def test_yes_no_is_never_the_opposite(results):
     assert results["yes_no"].extra.get("opposite", 0) == 0
+
+
+@pytest.mark.parametrize("held", HELD_OUT, ids=lambda h: h.path.name)
+def test_held_out_tables_never_miss_a_red_flag_nor_turn_an_answer(content, held):
+    """The safety rows of the held-out tables stay right now that their misses were fixed: every red
+    flag halts, no denial halts, no yes/no comes out as its opposite, no ordinary chat halts, and
+    no table does worse than its first run."""
+    res = evaluate(content=content, rows=read_table(held.path))
+    assert res["red_flag"].p == 1.0, res["red_flag"].misses
+    assert res["denied"].extra.get("halted", 0) == 0
+    assert res["yes_no"].extra.get("opposite", 0) == 0
+    assert not any("red_flag" in m for m in res["none"].misses), res["none"].misses
+    for c, (k, n) in held.first_run.items():
+        assert res[c].n == n and res[c].k >= k, (c, res[c].misses)
+
+
+def test_the_blind_table_is_the_one_written_blind():
+    rows = read_table(BLIND)
+    assert len(rows) == 335  # as the reviewer wrote it: rows are never edited to pass
 
 
 def test_pressure_complaints_carry_their_reason(results, content):

@@ -46,6 +46,7 @@ RATING = "rating"
 LOCATION = "location"
 NONE = "none"
 HEDGE = "hedge"
+DEGREE = "degree"  # an answer's "a bit", "slightly": a hedge alone, the size of a yes with one
 AMBIGUOUS = "ambiguous"
 RELEASE = "release"
 PRESSURE = "pressure"  # Intent("stop", reason=PRESSURE): a complaint about the pressure
@@ -74,7 +75,7 @@ ECHO_RUN_RED_FLAG = 8
 
 _NEG_CONTRACTIONS = frozenset({"dont", "doesnt", "didnt", "havent", "hasnt", "isnt", "arent", "wasnt", "werent", "cant", "couldnt", "wont", "wouldnt", "aint", "hadnt"})
 _NO_FOLLOW = frozenset({
-    "not", "no", "thanks", "thank", "sir", "maam", "never", "nothing", "none", "way", "definitely",
+    "not", "no", "still", "thanks", "thank", "sir", "maam", "never", "nothing", "none", "way", "definitely",
     "really", "just", "nope", "but", "problem", "sorry", "actually", "its", "theres", "thats", "i",
     "it", "they", "he", "she", "we", "there", "that", "nah", "absolutely", "certainly", "im", "hes",
     "shes", "theyre", "ive", "theyve", "dont", "didnt", "doesnt", "and", "so", "of",
@@ -147,6 +148,7 @@ class PhraseBook:
     yes: list[Phrase]
     no: list[Phrase]
     hedges: list[Phrase]
+    degrees: list[Phrase]
     subjects: frozenset[str]
     verbs: frozenset[str]
     lead_ins: frozenset[str]
@@ -242,7 +244,11 @@ class PhraseBook:
 
     def _tokens(self, text: str) -> list[str]:
         out: list[str] = []
-        for t in tokens(text):
+        raw = tokens(text)
+        for k, t in enumerate(raw):
+            nxt = raw[k + 1] if k + 1 < len(raw) else BREAK
+            if t != BREAK and nxt != BREAK and len(t) < len(nxt) and nxt.startswith(t) and t not in self.known:
+                continue  # a false start the next word completes: "sev-seven", "st-stop", "t-tingling"
             if re.fullmatch(r"n+o{3,}", t):
                 out += ["no", "no"]  # a long "nooo" is a protest, like "no no"
             else:
@@ -291,7 +297,8 @@ class PhraseBook:
             return True  # "that stabs", "it's sharp"
         if any(w in self.classes.get("person", ()) for w in t.toks[a : span.start]):
             return False
-        core = [w for k, w in enumerate(t.toks) if w != BREAK and not span.start <= k < span.end and w not in self.classes.get("little", ())]
+        said = set(t.toks[span.start : span.end])  # "sharp, sharp, sharp" is the word said alone
+        core = [w for k, w in enumerate(t.toks) if w != BREAK and not span.start <= k < span.end and w not in said and w not in self.classes.get("little", ())]
         return not core
 
     def _in_motion(self, t: Text, span: Span) -> bool:
@@ -361,7 +368,7 @@ class PhraseBook:
         qwords = self._question_words(ctx.question)
         spans: list[tuple[Span, str]] = []
         long = len(words_only(toks)) > 8
-        for phrases, meaning in ((self.hedges, HEDGE), (self.no, "no"), (self.yes, "yes")):
+        for phrases, meaning in ((self.hedges, HEDGE), (self.degrees, DEGREE), (self.no, "no"), (self.yes, "yes")):
             for s in t.find(phrases):
                 if long and not (self._opens_clause(toks, s.start) and BREAK not in toks[: s.start]):
                     continue  # inside a story, not an answer
@@ -377,6 +384,12 @@ class PhraseBook:
         meanings = {m for _, m in kept}
         if HEDGE in meanings:
             return HEDGE
+        if DEGREE in meanings:
+            # "A bit" alone is a hedge; with a yes it says how much ("yes, a bit of a temperature").
+            # With a no it stays a hedge: "no, just a bit" admits some, and a no is the side that
+            # lets the massage go on.
+            meanings.discard(DEGREE)
+            return "yes" if meanings == {"yes"} else HEDGE
         if "yes" in meanings and "no" in meanings:
             return AMBIGUOUS
         if meanings:
@@ -404,6 +417,7 @@ class PhraseBook:
             j = i + 1
             contracted = w in ("its", "theres", "thats", "hes", "shes", "theyre", "im", "ive", "theyve", "weve")
             negative = False
+            unable = j < len(toks) and toks[j] in ("cant", "cannot", "couldnt", "can", "could")
             if j < len(toks) and toks[j] in _NEG_CONTRACTIONS:
                 negative, j = True, j + 1
             elif j < len(toks) and toks[j] in self.verbs:
@@ -412,6 +426,8 @@ class PhraseBook:
                 continue
             while j < len(toks) and toks[j] in ("not", "never", "no"):
                 negative, j = True, j + 1
+            if negative and unable and j < len(toks) and toks[j] != BREAK:
+                continue  # "she can't sleep": what she cannot do is the trouble asked about, not a denial
             a = i
             while a > 0 and toks[a - 1] != BREAK:
                 a -= 1
@@ -548,7 +564,7 @@ class PhraseBook:
         phrases: set[str] = set()
         core = [p for ps in self.red_flags.values() for p in ps] + self.stop_commands + self.pause
         core += [p for ps in self.intents.values() for p in ps] + self.yes + self.no + self.scale + self.half + self.areas
-        short = self.stop_pressure + self.release + self.hedges  # the everyday few-word ones
+        short = self.stop_pressure + self.release + self.hedges + self.degrees  # the everyday few-word ones
         for p in core + short:
             parts = [w for w in p.text.split() if w not in ("^", "$")]
             if parts and all(re.fullmatch(r"[a-z0-9]+", w) for w in parts) and (p not in short or len(parts) <= 2):
@@ -568,7 +584,7 @@ class PhraseBook:
         out = [p for ps in self.red_flags.values() for p in ps]
         out += self.stop_commands + self.stop_pressure + self.pause + self.release
         out += [p for ps in self.intents.values() for p in ps]
-        out += self.yes + self.no + self.hedges + self.scale + self.half + self.areas
+        out += self.yes + self.no + self.hedges + self.degrees + self.scale + self.half + self.areas
         return out
 
 
@@ -682,7 +698,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
                 section = f"intents.{name}" if name in intents else ("stop.commands" if name == "stop" else f"{name}.phrases")
                 raise c.fail(section, f"must include {w!r}: the coach tells people they can say it")
 
-    ans = c.table(data["answers"], "answers", {"yes", "no", "hedges", "subjects", "verbs", "lead_ins", "question_stopwords"})
+    ans = c.table(data["answers"], "answers", {"yes", "no", "hedges", "degrees", "subjects", "verbs", "lead_ins", "question_stopwords"})
     alikes = c.table(data["sound_alikes"], "sound_alikes", set(SOUND_ALIKE_INTENTS))
     sound_alikes = {name: frozenset(_plain_words(c, alikes, "sound_alikes", name, allow_empty=True)) for name in alikes}
 
@@ -722,6 +738,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
         yes=phrases(ans, "answers", "yes"),
         no=phrases(ans, "answers", "no"),
         hedges=phrases(ans, "answers", "hedges"),
+        degrees=phrases(ans, "answers", "degrees"),
         subjects=frozenset(_plain_words(c, ans, "answers", "subjects")),
         verbs=frozenset(_plain_words(c, ans, "answers", "verbs")),
         lead_ins=frozenset(_plain_words(c, ans, "answers", "lead_ins", allow_empty=True)),

@@ -416,6 +416,9 @@ class Session:
     # -- commands that work in every phase --------------------------------------------------------
 
     def _finish_early(self) -> None:
+        if self.step() in ("hold", "rating", "read_back"):
+            # "I'm done" with a thumb on the knot: the pressure comes off before the goodbye.
+            self.say(self.r.control.ease_off, "control.ease_off")
         self._leave_phase("finished")
         if not self.screening_passed:
             self.say(self.r.control.finished_early, "control.finished_early")
