@@ -2,21 +2,34 @@
 
 The session's rules (voice_coach/session.py, live.py): every transcript, partial or final, is
 checked first for a red flag (halt) and then for stop/pause (the speaker is silenced and the
-session pauses); only final transcripts carry ratings, yes/no and commands (and only sure ones,
-see Transcript.sure), and a final heard while paused is ignored except resume/finish. So a false
-pause on a rating clip loses the rating.
+session pauses); only final transcripts carry ratings, yes/no and commands (yes, no and commands
+only from sure ones, see Understanding.sure; a doubted rating is read back when it would mean
+"deeper", Understanding.reads_back, and acted on otherwise), and a final heard while paused is
+ignored except resume/finish. So a false pause on a rating clip loses the rating.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from voice_coach.intents import RATING, RED_FLAG, Context, PhraseBook
 from voice_coach.understand import STOPS as URGENT
+from voice_coach.understand import UNSURE, reads_back, urgent
 from voice_coach.understand import intents as meanings
-from voice_coach.understand import urgent
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
+
+
+@lru_cache(maxsize=None)
+def _guidance():
+    """The routine's guidance, for the one rule of when a rating is read back."""
+    from voice_coach.routine import load_content
+
+    return load_content(CONTENT).routine.guidance
 
 
 @dataclass
@@ -29,6 +42,7 @@ class Outcome:
     yes: bool
     no: bool
     confidence: float | None
+    rating_sure: bool = True  # the rating came from a transcript the engine was sure of
 
 
 def urgent_of(pb: PhraseBook, text: str) -> str | None:
@@ -81,12 +95,14 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any", step: str | 
                 confs.append(conf)
     final_text = " ".join(finals)
     rating = yes = no = None
+    rating_sure = True
     if final_text.strip():
         intents = meanings(pb, final_text, sure, Context(step) if step is not None else None)
         names = [i.name for i in intents]
-        rating = next((i.value for i in intents if i.name == RATING), None)
+        r = next((i for i in intents if i.name == RATING), None)
+        rating, rating_sure = (r.value, r.reason != UNSURE) if r is not None else (None, True)
         yes, no = "yes" in names, "no" in names
-    return Outcome(urgent, partial, at, final_text, rating, bool(yes), bool(no), min(confs) if confs else None)
+    return Outcome(urgent, partial, at, final_text, rating, bool(yes), bool(no), min(confs) if confs else None, rating_sure)
 
 
 def utterances(transcripts: list) -> list[list]:
@@ -142,9 +158,13 @@ def score_clip(o: Outcome, set_: str, truth: str, digit_value: dict) -> dict:
     r = {"silenced": silenced, "stop": o.urgent in URGENT, "halt": o.urgent == RED_FLAG}
     if set_ in ("cmd_digit", "fsdd_digit"):
         want = digit_value[truth]
+        # Read back first ("Was that 3?"): right once its yes is heard, and a wrong one is caught
+        # by the no (the yes/no rates of the same condition say how often those are heard).
+        back = o.rating is not None and 0 <= o.rating <= 10 and reads_back(int(o.rating), _guidance(), o.rating_sure)
         r["rating_ok"] = (not silenced) and o.rating == want
-        r["rating_wrong"] = (not silenced) and o.rating is not None and o.rating != want
+        r["rating_wrong"] = (not silenced) and o.rating is not None and o.rating != want and not back
         r["rating_none"] = (not silenced) and o.rating is None
+        r["rating_read_back"] = (not silenced) and back
     if set_ in ("yes", "no"):
         r["yesno_ok"] = (not silenced) and (o.yes if set_ == "yes" else o.no) and not (o.yes and o.no)
         r["yesno_wrong"] = (not silenced) and (o.no if set_ == "yes" else o.yes)

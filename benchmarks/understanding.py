@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "data" / "utterances.tsv"
 HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
 BLIND = ROOT / "tests" / "data" / "utterances_blind.tsv"
+BLIND_2 = ROOT / "tests" / "data" / "utterances_blind_2.tsv"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,24 @@ HELD_OUT = (
             "comedian was killing me', 'a ten out of ten soundtrack' (a rating no step takes), and 'the bread knife "
             "isn't sharp enough' (a closing 'enough' is a stop). 'It feels looser now' at the soften question is "
             "'softened', which that step takes as a yes."),
+    HeldOut("A second blind table (2026-12-07)", BLIND_2,
+            {"red_flag": (46, 50), "denied": (10, 12), "stop": (52, 65), "rating": (38, 42), "yes_no": (38, 46), "hedge": (15, 15),
+             "release": (5, 8), "none": (22, 30)},
+            "268 rows by another reviewer, as blind, written after the first blind table's rules were in: so its first "
+            "run measures how those rules carry to new phrasings. It leans on recognizer-style text, older people and "
+            "children, the giver reporting what the recipient says, and regional words. First run: no answer came out "
+            "as its opposite and no stop as a halt; two denials halted, and three ordinary sentences halted ('shooting "
+            "a film down our road', 'gone numb to all the bad news', 'a stabbing on the news' after 'there was'). Fixed "
+            "by general rules: an ambiguous -ing word used as a thing or an act ('a stabbing', 'shooting a film') needs "
+            "a real feeling word, not one that only points ('there', 'down'); 'it's really sharp' reported by someone "
+            "else; a denial covers a list ('no tingling or numbness'); more movement words inside a denial ('doesn't "
+            "go down my arm'); 'numb to it all'; 'our stop', 'never stops'; 'had enough', 'we're stopping'; 'needs a "
+            "minute', 'a breather'; 'a bit much' (now a pressure complaint: 'eight, it's a bit much' in the main table "
+            "pauses and eases off rather than taking the eight, the safe side); 'do it softer'; 'bottom' as a place pain "
+            "goes; 'mm eight', 'a good hurt six'; 'yeah nah' and 'nah yeah'; 'he says yes'; the question said back "
+            "before the answer ('a fever, no'); at the soften question 'softer' describes the knot. Left as they are: "
+            "finishing phrasings finish; 'don't stop believing' pauses (a 'don't ... stop' is taken as a stop, the "
+            "safe side); 'take the pressure off now please' is the coach's own line and is ignored as its echo."),
 )
 TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
 # The read sentences in shared/speech/sentences have no transcript file: these are their texts

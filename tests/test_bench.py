@@ -100,9 +100,10 @@ def test_outcome_follows_the_session_rules(pb):
     assert o.urgent is None and o.rating == 7 and o.confidence == 0.5
     assert S.outcome(pb, [["its tingling", False, 1.0, 0.3]]).urgent == "red_flag"
     assert S.outcome(pb, [["no tingling", True, 1.0, 0.3]]).urgent is None
-    # an unsure final carries no rating or yes/no, but its stop still counts
+    # an unsure final carries no yes/no; its rating is kept, marked doubted; its stop still counts
     o = S.outcome(pb, [["One.", True, 0.6, 0.9, False]])
-    assert o.rating is None and o.urgent is None
+    assert o.rating == 1 and not o.rating_sure and o.urgent is None
+    assert S.outcome(pb, [["One.", True, 0.6, 0.9, True]]).rating_sure
     assert S.outcome(pb, [["yes", True, 0.6, 0.9, False]]).yes is False
     assert S.outcome(pb, [["Stop.", True, 0.6, 0.9, False]]).urgent == "stop"
 
@@ -125,6 +126,14 @@ def test_clip_flags(pb):
     assert not lost["rating_ok"] and lost["silenced"]
     neg = S.score_clip(S.outcome(pb, [["three", True, 1.0, 1.0]]), "negative", "tree", tv)
     assert neg["fa_rating"] and neg["fa_any"] and not neg["fa_urgent"]
+    # a doubted rating below 5 is read back: right after its yes; a wrong one is caught by the no
+    tv = {"three": 3, "eight": 8}
+    back = S.score_clip(S.outcome(pb, [["three", True, 1.0, 1.0, False]]), "fsdd_digit", "three", tv)
+    assert back["rating_ok"] and back["rating_read_back"]
+    caught = S.score_clip(S.outcome(pb, [["three", True, 1.0, 1.0, False]]), "fsdd_digit", "eight", tv)
+    assert caught["rating_read_back"] and not caught["rating_wrong"] and not caught["rating_ok"]
+    acted = S.score_clip(S.outcome(pb, [["eight", True, 1.0, 1.0, False]]), "fsdd_digit", "three", tv)
+    assert acted["rating_wrong"] and not acted["rating_read_back"]  # a doubted 8 eases off: acted on
 
 
 def test_stream_events_count_once_per_utterance(pb):
@@ -180,7 +189,7 @@ def test_report_is_written(tmp_path, pb):
     md = (tmp_path / "results.md").read_text()
     assert "| stop recall, clean | >= 99% | 100.0% (1/1) | **met** |" in md
     assert "SYNTHETIC" in md and "**NOT met**" in md  # the coach's "shh" is 6 false stops an hour
-    assert "| clean | 100.0% (2/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (1/1) |" in md  # when asked
+    assert "| clean | 100.0% (2/2) | 0.0% (0/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (1/1) |" in md  # when asked
     doc = json.loads((tmp_path / "results.json").read_text())
     assert {t["what"] for t in doc["targets"]} >= {"stop recall, clean", "peak RSS of a listening session"}
     assert (tmp_path / "accuracy_vs_snr.png").stat().st_size < 200_000

@@ -213,12 +213,33 @@ def test_an_unsure_answer_is_not_taken_and_the_question_is_asked_again(run):
     assert of(run.say("no"), Say)[0].key == "screening.skin"
 
 
-def test_an_unsure_rating_sets_no_pressure(run):
+def test_a_doubted_low_rating_is_read_back_before_deeper(run):
     run.step = 0.1
     run.run(TO_FIRST_RATING)
-    acts = run.say("nine", sure=False)
+    acts = run.say("three", sure=False)
     assert not of(acts, Record)
-    assert "guidance.release_now" not in [a.key for a in of(acts, Say)]
+    assert [a.key for a in of(acts, Say)] == ["guidance.confirm"] and "3" in of(acts, Say)[0].text
+    acts = run.say("yes")
+    assert [a.key for a in of(acts, Say)][0] == "guidance.too_low"
+    assert of(acts, Record)[0].data["value"] == 3
+
+
+def test_a_doubted_low_rating_denied_is_asked_again(run):
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    run.say("three", sure=False)
+    acts = run.say("no")
+    assert not of(acts, Record)
+    assert [a.key for a in of(acts, Say)] == ["guidance.ask_again"]
+
+
+@pytest.mark.parametrize("word, key", [("nine", "guidance.release_now"), ("six", "guidance.in_range"), ("eight", "guidance.too_high")])
+def test_a_doubted_rating_that_takes_no_pressure_deeper_is_acted_on(run, word, key):
+    """Holding or easing off is safe whichever number was said: no read-back, no asking again."""
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    acts = run.say(word, sure=False)
+    assert key in [a.key for a in of(acts, Say)] and "guidance.confirm" not in [a.key for a in of(acts, Say)]
 
 
 def test_yes_to_a_contraindication_declines(run):

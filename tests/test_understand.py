@@ -27,11 +27,14 @@ def u(content):
 
 @pytest.mark.parametrize(
     "text, kept",
-    [("one", ["none"]), ("yes", ["none"]), ("resume", ["none"]), ("stop, it's a nine", ["stop"]),
-     ("wait", ["pause"]), ("it's tingling", ["red_flag"]), ("stuff", ["stop"])],
+    [("one", [("rating", 1, "unsure")]), ("yes", [("none", None, None)]), ("resume", [("none", None, None)]),
+     ("stop, it's a nine", [("stop", None, None), ("rating", 9, "unsure")]),
+     ("wait", [("pause", None, None)]), ("it's tingling", [("red_flag", "tingling", None)]), ("stuff", [("stop", None, None)])],
 )
-def test_an_unsure_transcript_keeps_only_urgent_intents(content, text, kept):
-    assert [i.name for i in intents(content.phrases, text, sure=False)] == kept
+def test_an_unsure_transcript_keeps_urgent_intents_and_a_marked_rating(content, text, kept):
+    """Urgent meanings act; a rating keeps its value, marked unsure, for reads_back to judge;
+    yes, no and resume are dropped (the question is asked again)."""
+    assert [(i.name, i.value, i.reason) for i in intents(content.phrases, text, sure=False)] == kept
 
 
 @pytest.mark.parametrize(
@@ -131,6 +134,14 @@ def test_an_engine_with_no_evidence_is_taken_at_its_word(u):
 @pytest.mark.parametrize("value, back", [(1, True), (2, True), (3, False), (9, False)])
 def test_read_back_at_or_below_the_content_number(content, value, back):
     assert reads_back(value, content.routine.guidance) is back
+
+
+@pytest.mark.parametrize("value, back", [(1, True), (2, True), (3, True), (4, True), (5, False), (7, False), (8, False), (9, False)])
+def test_a_doubted_rating_is_read_back_only_when_it_would_mean_deeper(content, value, back):
+    """Below guidance.low (5) the coach would say "deeper": a doubted one is read back. In range or
+    above, holding or easing off is safe whichever number was said."""
+    assert content.routine.guidance.low == 5
+    assert reads_back(value, content.routine.guidance, sure=False) is back
 
 
 def test_read_back_is_written_once():

@@ -138,6 +138,7 @@ class PhraseBook:
     stop_pressure: list[Phrase]
     exclamations: frozenset[str]
     stop_not: list[Phrase]
+    knot_words: frozenset[str]
     repeated_no: int
     repeated_no_pressing: int
     pause: list[Phrase]
@@ -264,15 +265,18 @@ class PhraseBook:
         denied: list[str] = []
         best: tuple[int, str] | None = None
         spans = [(span, kind) for kind, phrases in self.red_flags.items() for span in keep(t.find(phrases), unless)]
-        spans = [(sp, k) for sp, k in spans if not any(sp.inside(o) for o, _ in spans)]
+        spans = sorted(((sp, k) for sp, k in spans if not any(sp.inside(o) for o, _ in spans)), key=lambda x: x[0].start)
+        denied_end: int | None = None
         for span, kind in spans:
             if True:
                 if span.phrase in self.red_ambiguous and not self._as_feeling(t, span):
                     continue
                 if span.phrase in self.red_motion and not self._in_motion(t, span):
                     continue
-                if self._negated(t.toks, span.start):
-                    denied.append(kind)
+                listed = denied_end is not None and all(w in ("or", "nor") or w in self.fillers for w in t.toks[denied_end : span.start])
+                if self._negated(t.toks, span.start) or listed:
+                    denied.append(kind)  # "no tingling or numbness": the denial covers the list
+                    denied_end = span.end
                 elif best is None or span.start < best[0]:
                     best = (span.start, kind)
         for i, tok in enumerate(t.toks):
@@ -291,10 +295,19 @@ class PhraseBook:
         a, b = t.clause_of(span.start)
         clause = t.toks[a:b]
         felt = set(self.classes.get("feeling", ())) | set(self.classes.get("limb", ())) | set(self.classes.get("body", ()))
+        word = t.toks[span.start]
+        if word.endswith("ing") and span.end == span.start + 1 and not any(w in felt - set(self.classes.get("pointing", ())) for w in clause):
+            before = t.toks[span.start - 1] if span.start > a else None
+            after = t.toks[span.end] if span.end < b else None
+            if before in ("a", "an", "the") or after in ("a", "an", "the"):
+                return False  # a thing or an act: "a stabbing on the news", "shooting a film"
         if any(w in felt for w in clause):
             return True
-        if span.start > a and t.toks[span.start - 1] in ("it", "that", "this", "its", "thats"):
-            return True  # "that stabs", "it's sharp"
+        k = span.start - 1
+        while k > a and t.toks[k] in ("really", "very", "so", "quite", "too", "getting", "gone", "bit", "a", "little", "pretty", "well"):
+            k -= 1
+        if k >= a and t.toks[k] in ("it", "that", "this", "its", "thats", "itll", "thatll"):
+            return True  # "that stabs", "it's sharp", "she says it's really sharp"
         if any(w in self.classes.get("person", ()) for w in t.toks[a : span.start]):
             return False
         said = set(t.toks[span.start : span.end])  # "sharp, sharp, sharp" is the word said alone
@@ -337,6 +350,9 @@ class PhraseBook:
     def _stop(self, t: Text, ctx: Context, release: list[Span]) -> Intent | None:
         unless = t.find(self.stop_not)
         pressure = keep(t.find(self.stop_pressure), unless)
+        if ctx.step == "soften":
+            # Asked whether the knot softened, "softer" describes the knot, not the pressure.
+            pressure = [p for p in pressure if not set(p.phrase.split()) <= self.knot_words]
         if not pressure and any(self._exclamation(w) for w in t.toks):
             pressure = [Span(0, 0, "exclamation")]
         if pressure:
@@ -457,7 +473,8 @@ class PhraseBook:
                 continue
             a, b = t.clause_of(i)
             before, after = toks[a:i], toks[i + 1 : b]
-            opens = all(x in self.lead_ins for x in before)
+            # Lead-ins, or the question said back first ("a fever, no", "swelling no").
+            opens = all(x in self.lead_ins or x in ("a", "an", "any", "the") or _stem(x) in qwords for x in before)
             nxt = after[0] if after else None
             if nxt == "one":
                 continue  # "no one called"
@@ -684,7 +701,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
     red_giver_not = phrases(c.table(red["giver_not"], "red_flags.giver_not", {"phrases"}), "red_flags.giver_not", "phrases")
 
     neg = c.table(data["negation"], "negation", {"negators", "fillers", "max_gap", "double"})
-    stop = c.table(data["stop"], "stop", {"commands", "pressure", "exclamations", "not", "repeated_no", "repeated_no_while_pressing"})
+    stop = c.table(data["stop"], "stop", {"commands", "pressure", "exclamations", "not", "knot_words", "repeated_no", "repeated_no_while_pressing"})
     pause = c.table(data["pause"], "pause", {"phrases", "not"})
     release = c.table(data["release"], "release", {"phrases", "not"})
     ints = c.table(data["intents"], "intents", set(COMMAND_INTENTS))
@@ -728,6 +745,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
         stop_pressure=phrases(stop, "stop", "pressure"),
         exclamations=frozenset(squeeze_all(w) for w in _plain_words(c, stop, "stop", "exclamations")),
         stop_not=phrases(stop, "stop", "not", allow_empty=True),
+        knot_words=frozenset(_plain_words(c, stop, "stop", "knot_words", allow_empty=True)),
         repeated_no=int(c.number(stop, "stop", "repeated_no", 2, 10)),
         repeated_no_pressing=int(c.number(stop, "stop", "repeated_no_while_pressing", 2, 10)),
         pause=pause_phrases,

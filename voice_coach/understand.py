@@ -9,7 +9,9 @@ One place per rule:
   no, resume, a place...) can be acted on. Recognizers only report evidence (text, confidence,
   word confidences, first-word alternatives, a second decode on demand); this decides. An unsure
   transcript still acts on anything urgent: a doubted stop stops.
-- `reads_back(value, guidance)`: a rating this low is read back before the coach says "deeper".
+- `reads_back(value, guidance, sure)`: a rating read back before the coach acts on it: one this low
+  (a misheard "on" or "to"), or one the engine doubts that would make the coach say "deeper". A
+  doubted rating that would not (in range, or too high: hold, or ease off) is acted on.
 - `Understanding.in_context(transcript, step)`: which transcript of an answer is understood: while
   the coach waits for a rating or a yes/no, the same audio decoded with the question as context
   (engines that can: Whisper), unless the free transcript was urgent.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from voice_coach.events import Heard
-from voice_coach.intents import AMBIGUOUS, HEDGE, NONE, RED_FLAG, RELEASE, Context, Intent, PhraseBook
+from voice_coach.intents import AMBIGUOUS, HEDGE, NONE, RATING, RED_FLAG, RELEASE, Context, Intent, PhraseBook
 from voice_coach.interfaces import Transcript
 
 # Intents that act at once, even from a partial or unsure transcript, even while the coach speaks.
@@ -31,6 +33,9 @@ URGENT_INTENTS = frozenset({RED_FLAG, *STOPS})
 # Intents whose wrong guess cannot hurt (they take pressure off or ask again): kept even from a
 # transcript the recognizer doubts, and never double-checked.
 SAFE_WHEN_UNSURE = URGENT_INTENTS | {RELEASE, HEDGE, AMBIGUOUS}
+# A rating from a transcript the recognizer doubts keeps its value with this reason: the phase
+# asks reads_back(value, sure=False) whether to read it back or act on it.
+UNSURE = "unsure"
 
 # Whisper: the first word must carry at least this share of the model's probability for its
 # meaning (chosen on the Speech Commands clips; the figures are in docs/benchmarks/design_figures.md).
@@ -52,10 +57,10 @@ def urgent(intents: Iterable[Intent]) -> Intent | None:
 
 def intents(pb: PhraseBook, text: str, sure: bool = True, context: Context | None = None) -> list[Intent]:
     """What the text means at this step; for an unsure transcript only the meanings whose wrong
-    guess cannot hurt (SAFE_WHEN_UNSURE) count."""
+    guess cannot hurt (SAFE_WHEN_UNSURE) count, and a rating, marked UNSURE (see reads_back)."""
     found = pb.parse(text, context)
     if not sure:
-        found = [i for i in found if i.name in SAFE_WHEN_UNSURE]
+        found = [i if i.name != RATING else Intent(RATING, i.value, UNSURE) for i in found if i.name in SAFE_WHEN_UNSURE or i.name == RATING]
     return found or [Intent(NONE)]
 
 
@@ -66,11 +71,16 @@ def steering(pb: PhraseBook, text: str, context: Context | None = None) -> tuple
     return found or None
 
 
-def reads_back(value: int, guidance) -> bool:
-    """A rating at or below guidance.confirm_at_or_below is read back before the coach acts on it:
-    recognizers hear "on" as "one" and "to" as "two", and pressing harder on a misheard rating is
-    the unsafe side."""
-    return value <= guidance.confirm_at_or_below
+def reads_back(value: int, guidance, sure: bool = True) -> bool:
+    """Whether a rating is read back before the coach acts on it ("I heard three, is that right?").
+
+    Pressing harder on a misheard rating is the unsafe side, so what is read back is what would
+    make the coach say "deeper" and might be wrong: a rating at or below
+    guidance.confirm_at_or_below (recognizers hear "on" as "one" and "to" as "two"), and any
+    rating below guidance.low that the engine doubts (`sure` False). A doubted rating in range or
+    above is acted on: holding or easing off is safe whichever number was said, and asking again
+    would leave a thumb on the knot for nothing."""
+    return value <= guidance.confirm_at_or_below or (not sure and value < guidance.low)
 
 
 def answer_question(meaning: Sequence[Intent]) -> tuple[str, object] | None:
@@ -106,8 +116,13 @@ class Understanding:
     def steering(self, text: str) -> tuple[Intent, ...] | None:
         return steering(self.phrases, text)
 
-    def reads_back(self, value: int) -> bool:
-        return reads_back(value, self.guidance)
+    def reads_back(self, value: int, sure: bool = True) -> bool:
+        return reads_back(value, self.guidance, sure)
+
+    @staticmethod
+    def sure_rating(intent: Intent) -> bool:
+        """Whether a rating intent came from a transcript the engine was sure of."""
+        return intent.reason != UNSURE
 
     # -- sureness -------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ class Hold(Phase):
             return {}
         handlers = {
             "softened": lambda i: self._softened(s),
-            "rating": lambda i: self._rated(s, int(i.value)),
+            "rating": lambda i: self._rated(s, int(i.value), s.understand.sure_rating(i)),
             "skip": lambda i: self._finish(s, "skipped"),
             "next": lambda i: self._finish(s, "skipped"),
         }
@@ -76,8 +76,8 @@ class Hold(Phase):
         else:
             s.say(s.r.hold.too_early, "hold.too_early")
 
-    def _rated(self, s, value: int) -> None:
-        if s.understand.reads_back(value) and value != self.unconfirmed:
+    def _rated(self, s, value: int, sure: bool = True) -> None:
+        if s.understand.reads_back(value, sure) and value != self.unconfirmed:
             # The hold keeps running while the coach asks; nothing changes until it is confirmed.
             self.unconfirmed = value
             s.say(s.r.guidance.confirm.format(rating=value), "guidance.confirm")

@@ -1,5 +1,6 @@
 """Rating: press into the knot and ask how strong it is, 1 to 10, until it is in range (then the
-hold), too intense to go on, or the adjustments run out. A low rating is read back first."""
+hold), too intense to go on, or the adjustments run out. A rating that would mean "deeper" and
+might be misheard is read back first (Understanding.reads_back)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Rating(Phase):
 
     def _rated(self, s, intent) -> None:
         value = int(intent.value)
-        if not s.understand.reads_back(value):
+        if not s.understand.reads_back(value, s.understand.sure_rating(intent)):
             self._apply(s, value)
             return
         g = s.r.guidance
