@@ -71,6 +71,8 @@ rt = Runtime(None, voice, Understanding(content.phrases))
 class L(Listener):
     def hear(self, tr):
         state["hear"] = {"t": time.monotonic(), "text": tr.text, "final": tr.final, "captured": getattr(self.source, "last_capture_time", None)}
+        if tr.text.strip():
+            emit(ev="heard", t=state["hear"]["t"], text=tr.text, final=tr.final, converged=getattr(echo, "converged", None))
         super().hear(tr)
 def post(e):  # faults matter too: a listener that faults hears nothing, and the bench must say so
     if hasattr(e, "source") and hasattr(e, "code"):
@@ -152,10 +154,13 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
                     time.sleep(0.005)
                 t_end = rig.said[-1] + we / SR
                 cancel = None
+                heard = []
                 deadline = t_end + 3.0
                 while time.monotonic() < deadline:
                     m = child.get(timeout=0.05)
                     faults += _faults([m])
+                    if m and m.get("ev") == "heard" and m["t"] > rig.said[-1] - 0.05:
+                        heard.append(m)
                     if m and m.get("ev") == "cancel" and cancel is None and m["t"] > rig.said[-1] - 0.05:
                         cancel = m
                 time.sleep(0.2)
@@ -173,6 +178,10 @@ def measure_stop_latency(repo: Path, content_dir: Path, shared: Path, trials: in
                     )
                 elif cancel is not None:
                     row["detected_but_still_loud"] = True
+                if cancel is None:
+                    # What the listener made of the missed stop, and whether the canceller had converged.
+                    row["heard"] = [[h["text"], h["final"]] for h in heard]
+                    row["converged"] = heard[-1].get("converged") if heard else None
                 rows.append(row)
                 if cancel is None:
                     child.send("cancel")
