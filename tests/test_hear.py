@@ -25,7 +25,7 @@ def test_silence_is_none(tmp_path):
     out = io.StringIO()
     assert run_hear([p], engine="pocketsphinx", model=None, content_dir=default_content_dir(), out=out) == 0
     row = json.loads(out.getvalue())
-    assert row == {"file": str(p), "text": "", "intent": "none", "value": None}
+    assert row == {"file": str(p), "text": "", "intent": "none", "value": None, "sure": True}
 
 
 @pytest.mark.skipif(not COMMANDS.is_dir(), reason="shared recordings not available")
@@ -41,7 +41,7 @@ def test_any_rate_and_stereo_give_the_same_answer(tmp_path):
     out = io.StringIO()
     run_hear([clip, p], engine="pocketsphinx", model=None, content_dir=default_content_dir(), out=out)
     a, b = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert set(a) == {"file", "text", "intent", "value"}
+    assert set(a) == {"file", "text", "intent", "value", "sure"}
     assert a["intent"] == b["intent"]
 
 

@@ -44,7 +44,9 @@ def hear_files(recognizer: Recognizer, phrasebook, files: Iterable[Path], step: 
     for f in files:
         heard = transcribe_file(recognizer, Path(f), understand, step=step)
         intent = understand.intents(heard.text, heard.sure, Context(step) if step else None)[0]
-        yield {"file": str(f), "text": heard.text, "intent": intent.name, "value": intent.value}
+        # `sure`: whether the engine was sure of the words. A doubted yes or no is `none` (the coach
+        # asks again); a doubted rating keeps its value (read back first if it would mean deeper).
+        yield {"file": str(f), "text": heard.text, "intent": intent.name, "value": intent.value, "sure": heard.sure}
 
 
 def run_hear(files, engine: str | None, model: Path | None, content_dir: Path, out=None, step: str | None = None) -> int:
