@@ -113,6 +113,7 @@ def summarize(records: list[dict], pb, levers: list[str]) -> dict:
                 "rating_asked": frac(v, "digits_asked", c, "rating_ok"),
                 "rating_wrong_asked": frac(v, "digits_asked", c, "rating_wrong"),
                 "rating_read_back_asked": frac(v, "digits_asked", c, "rating_read_back"),
+                "rating_halt_asked": frac(v, "digits_asked", c, "halt"),
                 "yesno_asked": frac(v, "yesno_asked", c, "yesno_ok"),
                 "neg_fa_asked": frac(v, "negative_asked", c, "fa"),
             }
@@ -309,15 +310,17 @@ def markdown(meta, summary, latency, startup, tg, plots, others=None, other_tg=N
         w("**When asked** (the session's path): each final understood as the answer to the question the coach asked, as "
           "`Understanding.heard` does it at the rating or yes/no step (decoded again with the question as context), after "
           "its free text was checked for anything urgent. Other words: taken as a rating when a rating was asked, or as yes "
-          "or no when a yes/no was. A rating is read back first (\"Was that 3?\") when `Understanding.reads_back` says so: "
+          "or no when a yes/no was (a rating read back first is not taken: the person's no ends it). A rating is read back first (\"Was that 3?\") when `Understanding.reads_back` says so: "
           "1 or 2, or one below 5 that the engine doubts; a doubted rating of 5 or more is acted on. A read-back rating "
           "counts as right (its yes is heard at the yes/no rate beside it) and a wrong one read back is caught by the no, "
-          "so it is not counted wrong.\n")
-        w("| condition | rating right | rating wrong | of the ratings, read back first | yes/no right | other words taken as the answer |\n|---|---|---|---|---|---|")
+          "so it is not counted wrong. Halted: the digit heard as a sure 10 at the rating, the guide's agonizing pain, "
+          "which ends the session (a doubted 10 only pauses with the pressure off).\n")
+        w("| condition | rating right | rating wrong | of the ratings, read back first | halted (heard as a sure 10) | yes/no right | other words taken as the answer |\n|---|---|---|---|---|---|---|")
         for c, r in sorted(a.items(), key=lambda kv: _cond_key(kv[0])):
             if r.get("rating_asked", {}).get("n"):
                 back = pct(r["rating_read_back_asked"]) if r.get("rating_read_back_asked", {}).get("n") else "—"
-                w(f"| {c} | {pct(r['rating_asked'])} | {pct(r['rating_wrong_asked'])} | {back} | {pct(r['yesno_asked'])} | {pct(r['neg_fa_asked'])} |")
+                halt = pct(r["rating_halt_asked"]) if r.get("rating_halt_asked", {}).get("n") else "—"
+                w(f"| {c} | {pct(r['rating_asked'])} | {pct(r['rating_wrong_asked'])} | {back} | {halt} | {pct(r['yesno_asked'])} | {pct(r['neg_fa_asked'])} |")
         w("")
     if "accuracy" in plots:
         w(f"![accuracy vs SNR]({plots['accuracy']})\n")

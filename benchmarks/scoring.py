@@ -19,6 +19,7 @@ import numpy as np
 from voice_coach.intents import RATING, RED_FLAG, Context, PhraseBook
 from voice_coach.understand import STOPS as URGENT
 from voice_coach.understand import UNSURE, reads_back, urgent
+from voice_coach.understand import urgent as urgent_intent
 from voice_coach.understand import intents as meanings
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -79,7 +80,10 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any", step: str | 
         if urgent is None and (final or policy == "any" or policy == "stable2"):
             u = urgent_of(pb, text)
             if u is None and heard is not None:
-                u = urgent_of(pb, heard[0])
+                # The answer as the session takes it: at the step, with its sureness (a sure
+                # "10" at the rating halts, a doubted one pauses).
+                found = urgent_intent(meanings(pb, heard[0], heard[1], Context(step)))
+                u = found.name if found is not None else None
             if u is not None and policy == "stable2" and not final:
                 nxt = trs[j + 1] if j + 1 < len(trs) else None
                 if nxt is None or urgent_of(pb, nxt[0]) != u:
@@ -156,11 +160,11 @@ def score_clip(o: Outcome, set_: str, truth: str, digit_value: dict) -> dict:
     """Per-clip flags used by the summaries."""
     silenced = o.urgent is not None
     r = {"silenced": silenced, "stop": o.urgent in URGENT, "halt": o.urgent == RED_FLAG}
+    # Read back first ("Was that 3?"): right once its yes is heard, and a wrong one is caught by
+    # the no (the yes/no rates of the same condition say how often those are heard).
+    back = o.rating is not None and 0 <= o.rating <= 10 and reads_back(int(o.rating), _guidance(), o.rating_sure)
     if set_ in ("cmd_digit", "fsdd_digit"):
         want = digit_value[truth]
-        # Read back first ("Was that 3?"): right once its yes is heard, and a wrong one is caught
-        # by the no (the yes/no rates of the same condition say how often those are heard).
-        back = o.rating is not None and 0 <= o.rating <= 10 and reads_back(int(o.rating), _guidance(), o.rating_sure)
         r["rating_ok"] = (not silenced) and o.rating == want
         r["rating_wrong"] = (not silenced) and o.rating is not None and o.rating != want and not back
         r["rating_none"] = (not silenced) and o.rating is None
@@ -173,6 +177,7 @@ def score_clip(o: Outcome, set_: str, truth: str, digit_value: dict) -> dict:
         r["fa_rating"] = (not silenced) and o.rating is not None
         r["fa_yesno"] = (not silenced) and (o.yes or o.no)
         r["fa_any"] = r["fa_urgent"] or r["fa_rating"] or r["fa_yesno"]
+        r["rating_read_back"] = (not silenced) and back
     return r
 
 
@@ -183,7 +188,9 @@ def score_asked(pb: PhraseBook, transcripts: list, set_: str, truth: str, digit_
     if set_ == "negative":
         at_rating = score_clip(outcome(pb, transcripts, step="rating"), set_, truth, digit_value)
         at_yesno = score_clip(outcome(pb, transcripts, step="yes_no"), set_, truth, digit_value)
-        return {"fa": at_rating["fa_rating"] or at_yesno["fa_yesno"]}
+        # A rating read back first is not taken: "Was that 3?", and the person's no ends it.
+        taken = at_rating["fa_rating"] and not at_rating["rating_read_back"]
+        return {"fa": taken or at_yesno["fa_yesno"], "fa_read_back": at_rating["fa_rating"] and at_rating["rating_read_back"]}
     step = "rating" if set_ in ("cmd_digit", "fsdd_digit") else "yes_no"
     return score_clip(outcome(pb, transcripts, step=step), set_, truth, digit_value)
 

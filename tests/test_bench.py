@@ -134,6 +134,19 @@ def test_clip_flags(pb):
     assert caught["rating_read_back"] and not caught["rating_wrong"] and not caught["rating_ok"]
     acted = S.score_clip(S.outcome(pb, [["eight", True, 1.0, 1.0, False]]), "fsdd_digit", "three", tv)
     assert acted["rating_wrong"] and not acted["rating_read_back"]  # a doubted 8 eases off: acted on
+    # at the rating a sure "10" halts the session; a doubted one pauses with the pressure off
+    tv = {"seven": 7}
+    asked = lambda sure: [["10", True, 1.0, 1.0, sure, {"rating": ["10", sure], "yes_no": ["10", sure]}]]  # noqa: E731
+    sure10 = S.score_asked(pb, asked(True), "fsdd_digit", "seven", tv)
+    assert sure10["halt"] and not sure10["rating_ok"] and not sure10["rating_wrong"]
+    doubted10 = S.score_asked(pb, asked(False), "fsdd_digit", "seven", tv)
+    assert doubted10["stop"] and not doubted10["halt"]
+    # another word heard as a doubted "3" at the rating is read back, not taken
+    three = [["3", True, 1.0, 1.0, False, {"rating": ["3", False], "yes_no": ["3", False]}]]
+    neg = S.score_asked(pb, three, "negative", "tree", tv)
+    assert not neg["fa"] and neg["fa_read_back"]
+    three = [["3", True, 1.0, 1.0, True, {"rating": ["3", True], "yes_no": ["3", True]}]]
+    assert S.score_asked(pb, three, "negative", "tree", tv)["fa"]  # a sure 3 is taken
 
 
 def test_stream_events_count_once_per_utterance(pb):
@@ -189,7 +202,7 @@ def test_report_is_written(tmp_path, pb):
     md = (tmp_path / "results.md").read_text()
     assert "| stop recall, clean | >= 99% | 100.0% (1/1) | **met** |" in md
     assert "SYNTHETIC" in md and "**NOT met**" in md  # the coach's "shh" is 6 false stops an hour
-    assert "| clean | 100.0% (2/2) | 0.0% (0/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (1/1) |" in md  # when asked
+    assert "| clean | 100.0% (2/2) | 0.0% (0/2) | 0.0% (0/2) | 0.0% (0/2) | 100.0% (2/2) | 100.0% (1/1) |" in md  # when asked
     doc = json.loads((tmp_path / "results.json").read_text())
     assert {t["what"] for t in doc["targets"]} >= {"stop recall, clean", "peak RSS of a listening session"}
     assert (tmp_path / "accuracy_vs_snr.png").stat().st_size < 200_000

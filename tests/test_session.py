@@ -353,3 +353,22 @@ def test_repeat_says_the_last_prompt_again(run):
 
 def test_tick_without_time_passing_does_nothing(run):
     assert run.feed(Tick()) == []
+
+
+def test_a_doubted_ten_takes_the_pressure_off_but_does_not_end_the_session(run):
+    """A sure "ten" at the rating is the guide's agonizing pain: a halt. A doubted one (Whisper
+    writes "10" for a "seven" now and then) pauses with the pressure off, and the rating is asked
+    again on resume: a halt would end the whole session on a misheard number."""
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    acts = run.say("ten", sure=False)
+    assert not of(acts, Halt) and run.s.paused
+    assert "control.ease_off" in [a.key for a in of(acts, Say)]
+    acts = run.say("continue")
+    assert run.s.question is not None and run.s.question.name == "rating"
+
+
+def test_a_sure_ten_halts(run):
+    run.step = 0.1
+    run.run(TO_FIRST_RATING)
+    assert of(run.say("ten"), Halt)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from voice_coach.events import Heard
-from voice_coach.intents import AMBIGUOUS, HEDGE, NONE, RATING, RED_FLAG, RELEASE, Context, Intent, PhraseBook
+from voice_coach.intents import AMBIGUOUS, HEDGE, NONE, PRESSURE, RATING, RED_FLAG, RELEASE, Context, Intent, PhraseBook
 from voice_coach.interfaces import Transcript
 
 # Intents that act at once, even from a partial or unsure transcript, even while the coach speaks.
@@ -57,11 +57,24 @@ def urgent(intents: Iterable[Intent]) -> Intent | None:
 
 def intents(pb: PhraseBook, text: str, sure: bool = True, context: Context | None = None) -> list[Intent]:
     """What the text means at this step; for an unsure transcript only the meanings whose wrong
-    guess cannot hurt (SAFE_WHEN_UNSURE) count, and a rating, marked UNSURE (see reads_back)."""
+    guess cannot hurt (SAFE_WHEN_UNSURE) count, and a rating, marked UNSURE (see reads_back).
+
+    A doubted "ten" at a rating is not the red flag a sure one is (the guide's agonizing pain): it
+    takes the pressure off and pauses, as "too hard" does, and the rating is asked again. Whisper
+    writes "10" for a "seven" or a "two" now and then, and a halt ends the whole session; with the
+    pressure off, nothing can come of a misheard one."""
     found = pb.parse(text, context)
     if not sure:
-        found = [i if i.name != RATING else Intent(RATING, i.value, UNSURE) for i in found if i.name in SAFE_WHEN_UNSURE or i.name == RATING]
+        found = [_doubted(i) for i in found if i.name in SAFE_WHEN_UNSURE or i.name == RATING]
     return found or [Intent(NONE)]
+
+
+def _doubted(i: Intent) -> Intent:
+    if i.name == RATING:
+        return Intent(RATING, i.value, UNSURE)
+    if i.name == RED_FLAG and i.reason == RATING:
+        return Intent("stop", reason=PRESSURE)
+    return i
 
 
 def steering(pb: PhraseBook, text: str, context: Context | None = None) -> tuple[Intent, ...] | None:
