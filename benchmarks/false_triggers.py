@@ -10,6 +10,10 @@ Every file of shared's talk (speech/talk, read sentences), music (noise/music) a
 - false ducks: the coach speaking (barge_in.coach_track, repeated, its echo at ECHO_GAIN_DB /
   ECHO_DELAY_MS) with a whole set in the room (its files one after another), through
   barge_in.false_ducks: one canceller and detector run per set, as in a session.
+- listening CPU on one core: the talk set's files again, one after another in one process pinned to
+  one CPU, after everything else has finished (`one_core_rtf`). The pool's own figures run two
+  workers side by side, which share the machine's caches and memory bandwidth and read about 1.7x
+  higher (0.165 against 0.099 on the same 182 files, 2026-12-07): the issue's budget is one core.
 Results go to false_triggers.jsonl as they arrive (run_pool's journal, `[key, [record]]` a line:
 a file per batch, then `ducks:<set>`; a run cut short resumes where it stopped), then
 false_triggers.md / .json. `--quick`: the first QUICK_SECONDS of QUICK_FILES files per set, with
@@ -87,6 +91,40 @@ def run(out: Path, shared: Path, content_dir: Path, quick: bool, log) -> None:
             r = false_ducks(np.resize(coach, len(bg)), bg, ECHO_GAIN_DB, ECHO_DELAY_MS, stable_seed("ducks", name))
             jf.write(json.dumps([key, [{"kind": "ducks", "set": name, "files": len(fs), **r}]]) + "\n")
             jf.flush()
+        if "one_core:talk" not in done and files.get("talk"):
+            log(f"bench false-triggers: listening CPU on one core, the talk set alone ({len(files['talk'])} files)")
+            r = one_core_rtf([t for t in tasks if t["items"][0]["set"] == "talk"])
+            jf.write(json.dumps(["one_core:talk", [{"kind": "one_core", "set": "talk", **r}]]) + "\n")
+            jf.flush()
+
+
+def _one_core(tasks: list[dict]) -> dict:
+    from benchmarks.recog import run_task
+
+    cpu = audio = 0.0
+    for t in tasks:
+        for r in run_task(t):
+            cpu, audio = cpu + r["cpu"], audio + r["audio_s"]
+    return {"cpu": cpu, "audio_s": audio, "files": len(tasks)}
+
+
+def one_core_rtf(tasks: list[dict]) -> dict:
+    """The listening path's CPU per audio second in one process pinned to one CPU, alone.
+
+    The child is started pinned, so every thread it ever has (numpy's, CTranslate2's) shares that
+    one CPU; pinning only the calling thread later leaves the libraries' thread pools on the other
+    cores, whose spinning then counts as CPU (0.167 against 0.099 on the same files)."""
+    import multiprocessing as mp
+    import os
+
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(mine)})
+    try:
+        pool = mp.get_context("spawn").Pool(1)
+    finally:
+        os.sched_setaffinity(0, mine)
+    with pool:
+        return pool.apply(_one_core, (tasks,))
 
 
 def report(out_dir: Path, content_dir: Path, files_total: dict[str, int], quick: bool) -> dict:
@@ -113,11 +151,13 @@ def report(out_dir: Path, content_dir: Path, files_total: dict[str, int], quick:
                 ev[k] += e[k]
             ev["examples"] += [f"{Path(r['path']).name}: {x}" for x in e["examples"]]
         n_ducks = sum(r["ducks"] for r in ducks)
+        one = next((r for r in records if r.get("set") == name and r.get("kind") == "one_core"), None)
         sets[name] = {
             "files": len(streams), "files_total": files_total.get(name, 0), "minutes": listen_s / 60,
             **{k: {"count": ev[k], "per_hour": per_hour(ev[k], listen_s)} for k in ("halts", "stops", "ratings", "yesno")},
             "examples": ev["examples"],
             "listening_rtf": sum(r["cpu"] for r in streams) / listen_s if listen_s else None,
+            "one_core": {"rtf": one["cpu"] / one["audio_s"], "minutes": one["audio_s"] / 60, "files": one["files"]} if one and one["audio_s"] else None,
             "ducks": {"count": n_ducks, "per_hour": per_hour(n_ducks, duck_s), "minutes": duck_s / 60, "files": sum(r["files"] for r in ducks)},
         }
     journal = journal_path(out_dir, quick)
@@ -146,6 +186,12 @@ def markdown(res: dict) -> str:
         lines.append(f"| {name} | {s['files']}/{s['files_total']} | {s['minutes']:.1f} | {s['halts']['count']} | {n(s['halts']['per_hour'])} | "
                      f"{s['stops']['count']} | {n(s['stops']['per_hour'])} | {s['ratings']['count']} | {s['yesno']['count']} | {rtf} | "
                      f"{s['ducks']['minutes']:.1f} | {s['ducks']['count']} | {n(s['ducks']['per_hour'])} |")
+    for name, s in res["sets"].items():
+        if s.get("one_core"):
+            o = s["one_core"]
+            lines += ["", f"Listening CPU on one core ({name}, {o['files']} files, {o['minutes']:.1f} min, one process pinned to one CPU, "
+                      f"alone): **{o['rtf']:.3f}** s per audio s. The listening RTF column is the two workers' side by side, which "
+                      "share the machine and read higher."]
     lines += ["", "Ratings and yes/no count answers heard with no question asked (the session takes them only when it asks).",
               "A duck on 'talk' is a real voice the coach heard (it resumes its line): a false interruption, not an echo leak.", "",
               "## What was heard", ""]

@@ -57,8 +57,10 @@ def test_the_report_has_every_set_with_its_sample(report):
         assert s["minutes"] > 0 and s["ducks"]["minutes"] > 0 and s["listening_rtf"] > 0
         for k in ("halts", "stops"):
             assert set(s[k]) == {"count", "per_hour"}
+    one = res["sets"]["talk"]["one_core"]  # the talk set again, one process pinned to one CPU
+    assert one["files"] == 2 and one["rtf"] > 0 and one["minutes"] > 0
     md = (report / "false_triggers.md").read_text()
-    assert "| talk | 2/2 |" in md and "| music | 1/1 |" in md
+    assert "| talk | 2/2 |" in md and "| music | 1/1 |" in md and "Listening CPU on one core (talk, 2 files" in md
     assert (report / "false_triggers_quick.jsonl").is_file() and (report / "targets.md").is_file()
 
 
