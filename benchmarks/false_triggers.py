@@ -11,9 +11,9 @@ Every file of shared's talk (speech/talk, read sentences), music (noise/music) a
   ECHO_DELAY_MS) with a whole set in the room (its files one after another), through
   barge_in.false_ducks: one canceller and detector run per set, as in a session.
 - listening CPU on one core: the talk set's files again, one after another in one process pinned to
-  one CPU, after everything else has finished (`one_core_rtf`). The pool's own figures run two
-  workers side by side, which share the machine's caches and memory bandwidth and read about 1.7x
-  higher (0.165 against 0.099 on the same 182 files, 2026-12-07): the issue's budget is one core.
+  one CPU, after everything else has finished (`one_core_rtf`). The pool's own figures, two
+  workers side by side on the two cores, read about 1.7x higher (0.165 against 0.099 on the same
+  182 files, 2026-12-07): the issue's budget is one core.
 Results go to false_triggers.jsonl as they arrive (run_pool's journal, `[key, [record]]` a line:
 a file per batch, then `ducks:<set>`; a run cut short resumes where it stopped), then
 false_triggers.md / .json. `--quick`: the first QUICK_SECONDS of QUICK_FILES files per set, with
@@ -112,8 +112,8 @@ def one_core_rtf(tasks: list[dict]) -> dict:
     """The listening path's CPU per audio second in one process pinned to one CPU, alone.
 
     The child is started pinned, so every thread it ever has (numpy's, CTranslate2's) shares that
-    one CPU; pinning only the calling thread later leaves the libraries' thread pools on the other
-    cores, whose spinning then counts as CPU (0.167 against 0.099 on the same files)."""
+    one CPU. Pinning only the calling thread once it runs read 0.167 against 0.099 on the same
+    files: threads started before it stayed free to run on the other core, and added their CPU."""
     import multiprocessing as mp
     import os
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from voice_coach.intents import RATING, RED_FLAG, Context, PhraseBook
 from voice_coach.understand import STOPS as URGENT
-from voice_coach.understand import UNSURE, reads_back, urgent
+from voice_coach.understand import UNSURE, reads_back
 from voice_coach.understand import urgent as urgent_intent
 from voice_coach.understand import intents as meanings
 
@@ -47,7 +47,7 @@ class Outcome:
 
 
 def urgent_of(pb: PhraseBook, text: str) -> str | None:
-    u = urgent(pb.parse(text))
+    u = urgent_intent(pb.parse(text))
     return u.name if u is not None else None
 
 
