@@ -22,6 +22,7 @@ TABLE = ROOT / "tests" / "data" / "utterances.tsv"
 HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
 BLIND = ROOT / "tests" / "data" / "utterances_blind.tsv"
 BLIND_2 = ROOT / "tests" / "data" / "utterances_blind_2.tsv"
+BLIND_3 = ROOT / "tests" / "data" / "utterances_blind_3.tsv"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,21 @@ HELD_OUT = (
             "before the answer ('a fever, no'); at the soften question 'softer' describes the knot. Left as they are: "
             "finishing phrasings finish; 'don't stop believing' pauses (a 'don't ... stop' is taken as a stop, the "
             "safe side); 'take the pressure off now please' is the coach's own line and is ignored as its echo."),
+    HeldOut("A third blind table, typed (2026-12-07)", BLIND_3,
+            {"red_flag": (46, 49), "denied": (10, 10), "stop": (56, 62), "rating": (35, 41), "yes_no": (40, 40), "hedge": (14, 14),
+             "release": (6, 8), "none": (22, 25)},
+            "249 rows by a third reviewer, as blind, written after the second table's rules were in, as people type at the "
+            "console: chat shorthand ('pls', 'ur', 'idk', 'tbh'), missing apostrophes, typos, letters held down ('stoppp'), "
+            "capitals. First run: no answer came out as its opposite, no stop as a halt, no false halt; the misses were "
+            "typos ('stpo', 'nmub', 'tinlgy', 'sevn', 'presure', 'waitt') and shorthand ('take ur thumb off', '1 sec pls', "
+            "'gimme a min', '7 tbh'). Fixed by general rules: a typed word that is no English word (the CMU dictionary "
+            "PocketSphinx ships, 126,000 words) is taken for the one word of the book it fits with two neighbouring letters "
+            "swapped, a letter left out, or in a longer word one letter too many; a last letter held down; chat shorthand "
+            "(`[shorthand]` in content/phrases.toml); 'min' and '1 sec'. A real word is never changed ('there' is never "
+            "'three'), and a wrong letter is never guessed: over every transcript of tonight's benches (clips, the coach's "
+            "echo, 62 min of talk, music and room) the rules changed 8 words ('noo', 'stingling', 'founds'...) and no "
+            "figure. Left as they are: a lone '10' at the rating halts; 'lift off now' pauses (the pressure comes off "
+            "either way); 'no worries' and 'a 10' in chat where nothing was asked."),
 )
 TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
 # The read sentences in shared/speech/sentences have no transcript file: these are their texts

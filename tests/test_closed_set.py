@@ -85,6 +85,7 @@ def test_decide_rejects_an_empty_set():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1].parent / "shared" / "speech" / "commands").is_dir(), reason="shared recordings not available")
 def test_real_recordings_are_scored_against_the_question():
     """Real Speech Commands words through Whisper tiny.en: a spoken six is accepted as 6 when
     asked for a rating, a spoken 'go' is not accepted as a rating, nor as yes/no."""

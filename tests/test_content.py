@@ -50,6 +50,8 @@ BROKEN = [
     ("routine.toml", 'lines = [\n    "Hello.', 'lines = [\n    7, "Hello.', "welcome.lines", "list of text"),
     ("routine.toml", "numbness = \"New numbness\", ", "", "halt.kinds.numbness", "missing"),
     ("phrases.toml", "[intents]\n", "[intents]\nshout = [\"hey\"]\n", "intents.shout", "unknown key"),
+    ("phrases.toml", 'pls = "please"', 'pls = "please!"', "shorthand.pls", "plain words"),
+    ("phrases.toml", 'pls = "please"', 'pls = 3', "shorthand.pls", "plain words"),
     ("phrases.toml", 'commands = [\n    "stop", ', "commands = [\n    ", "stop.commands", "must include 'stop'"),
     ("phrases.toml", 'phrases = [\n    "pause", "wait", ', 'phrases = [\n    "pause", ', "pause.phrases", "must include 'wait'"),
     ("phrases.toml", "ten = 10 }", "ten = 11 }", "ratings.numbers.ten", "between 0 and 10"),

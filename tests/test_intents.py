@@ -188,6 +188,14 @@ def test_hands_at_work_are_no_radiating_pain(content, text, kind):
         ("yes_no", "she can't sleep on that side because of it", None, "no"),  # the trouble asked about
         ("yes_no", "no she doesn't", "no", None),
         ("soften", "no still hard as a rock", "no", None),
+        # typed: a typo of a word of the book, when it is no English word; shorthand
+        ("strokes", "stpo", "stop", None), ("hold", "my hand is nmub", "red_flag", None),
+        ("rating", "sevn", "rating", None), ("hold", "less presure plz", "stop", None),
+        ("strokes", "waitt", "pause", None), ("hold", "take ur thumb off", "stop", None),
+        ("ready", "1 sec pls", "pause", None), ("rating", "idk", "hedge", "rating"),
+        ("rating", "tree", None, "rating"),  # a real word is never a typo of "three"
+        ("rating", "fine", None, "rating"),
+        ("strokes", "dinging noise from the kitchen", None, "red_flag"),  # a wrong letter is never guessed
     ],
 )
 def test_blind_table_rules(content, step, text, want, not_want):

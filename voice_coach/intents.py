@@ -170,6 +170,12 @@ class PhraseBook:
     areas: list[Phrase]
     source: str = ""
     known: frozenset[str] = frozenset()
+    shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # typed "u", "pls", "idk"
+    # Typos: the words a typo may be taken for (every word the book uses), and English itself, whose
+    # words are never "corrected" ("there" stays "there", never "three"). None: no dictionary.
+    vocabulary_words: frozenset[str] = frozenset()
+    english: frozenset[str] | None = None
+    _typos: dict[str, str] = field(default_factory=dict, repr=False)
     _echo: dict[int, set[tuple[str, ...]]] = field(default_factory=dict, repr=False)
 
     # -- the coach's own voice ------------------------------------------------------------------
@@ -245,7 +251,7 @@ class PhraseBook:
 
     def _tokens(self, text: str) -> list[str]:
         out: list[str] = []
-        raw = tokens(text)
+        raw = [w for t in tokens(text) for w in self.shorthand.get(t, (t,))]
         for k, t in enumerate(raw):
             nxt = raw[k + 1] if k + 1 < len(raw) else BREAK
             if t != BREAK and nxt != BREAK and len(t) < len(nxt) and nxt.startswith(t) and t not in self.known:
@@ -253,8 +259,38 @@ class PhraseBook:
             if re.fullmatch(r"n+o{3,}", t):
                 out += ["no", "no"]  # a long "nooo" is a protest, like "no no"
             else:
-                out.append(squeeze(t, self.known) if t != BREAK else t)
+                out.append(self._spelled(squeeze(t, self.known)) if t != BREAK else t)
         return out
+
+    def _spelled(self, t: str) -> str:
+        """A typed word as the word meant, when it is no English word at all and exactly one word
+        of the book fits: a letter typed twice ("waitt", "fivee"), two neighbouring letters
+        swapped ("stpo", "nmub"), a letter left out ("sevn", "presure"), or, in a longer word, one
+        letter too many ("tinglling"). A real word is never changed ("there" is never "three",
+        nor "fine" "five"). A wrong letter is not guessed: a recognizer's garbled word is that
+        kind ("dinging", "bist"), and only the red flags' own misspellings are taken
+        (`fuzzy`)."""
+        if t in self.known or not t.isalpha() or len(t) < 3:
+            return t
+        if t[-1] == t[-2] and t[:-1] in self.known:
+            return t[:-1]  # the last letter held down: "waitt", "umm", "yess" (even where a name is spelt so)
+        if self.english is None or t in self.english:
+            return t
+        if t in self._typos:
+            return self._typos[t]
+        fixed = t
+        doubled = {t[:i] + t[i + 1 :] for i in range(len(t) - 1) if t[i] == t[i + 1]}
+        hits = [w for w in doubled if w in self.known]
+        if len(hits) == 1:
+            fixed = hits[0]
+        elif len(t) >= 4:
+            for near in (_swapped, _left_out, _one_too_many):
+                hits = [w for w in self.vocabulary_words if near(t, w)]
+                if hits:
+                    fixed = hits[0] if len(hits) == 1 else t
+                    break
+        self._typos[t] = fixed
+        return fixed
 
     # -- red flags -----------------------------------------------------------------------------
 
@@ -640,6 +676,37 @@ def _longest_no_run(toks: list[str]) -> int:
     return best
 
 
+def _swapped(a: str, b: str) -> bool:
+    """True if b is a with two neighbouring letters swapped ("stpo" and "stop")."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def _left_out(a: str, b: str) -> bool:
+    """True if a is b with one letter left out ("sevn" and "seven")."""
+    return len(b) == len(a) + 1 and any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
+
+
+def _one_too_many(a: str, b: str) -> bool:
+    """True if a is b with one letter too many, in a word of six letters or more ("tinglling")."""
+    return len(a) >= 6 and _left_out(b, a)
+
+
+def _english_words() -> frozenset[str] | None:
+    """The words of the CMU pronouncing dictionary PocketSphinx ships (126,000), or None."""
+    try:
+        import pocketsphinx
+    except ImportError:  # pragma: no cover - pocketsphinx is a dependency
+        return None
+    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    if not path.is_file():  # pragma: no cover
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return frozenset(line.split(" ", 1)[0].split("(", 1)[0].replace("'", "") for line in f if line.strip())
+
+
 def _one_edit_apart(a: str, b: str) -> bool:
     """True if a and b differ by exactly one substitution, insertion or deletion."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -658,7 +725,7 @@ def _one_edit_apart(a: str, b: str) -> bool:
 def load_phrasebook(path: Path) -> PhraseBook:
     data = load_toml(path)
     c = Checker(path)
-    top = {"words", "red_flags", "negation", "stop", "pause", "release", "intents", "answers", "sound_alikes", "ratings", "locations"}
+    top = {"words", "shorthand", "red_flags", "negation", "stop", "pause", "release", "intents", "answers", "sound_alikes", "ratings", "locations"}
     c.table(data, "", top)
 
     words = c.table(data["words"], "words", set(data["words"]) if isinstance(data["words"], dict) else set())
@@ -785,6 +852,16 @@ def load_phrasebook(path: Path) -> PhraseBook:
     known.update(numbers)
     known.update(book.exclamations)
     book.known = frozenset(known)
+    short = c.table(data["shorthand"], "shorthand", set(data["shorthand"]) if isinstance(data["shorthand"], dict) else set())
+    for k, v in short.items():
+        if not re.fullmatch(r"[a-z]+", k) or not isinstance(v, str) or not re.fullmatch(r"[a-z]+( [a-z]+)*", v.strip()):
+            raise c.fail(f"shorthand.{k}", "must map a plain lower-case word to plain words")
+    book.shorthand = {k: tuple(v.split()) for k, v in short.items()}
+    every = set(known) | book.answer_words | book.lead_ins | book.subjects | book.verbs | book.not_before
+    for p in book.frames + book.corrections + book.not_after + book.above:
+        every.update(p.words)
+    book.vocabulary_words = frozenset(w for w in every if w.isalpha() and len(w) >= 4)
+    book.english = _english_words()
     return book
 
 
