@@ -20,6 +20,8 @@ negator stands right before it in the same clause. When unsure, the coach halts.
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from dataclasses import dataclass, field
@@ -289,7 +291,8 @@ class PhraseBook:
                 if hits:
                     fixed = hits[0] if len(hits) == 1 else t
                     break
-        self._typos[t] = fixed
+        if len(self._typos) < 10_000:  # a recognizer's odd words are few; never grow without bound
+            self._typos[t] = fixed
         return fixed
 
     # -- red flags -----------------------------------------------------------------------------
@@ -694,8 +697,10 @@ def _one_too_many(a: str, b: str) -> bool:
     return len(a) >= 6 and _left_out(b, a)
 
 
+@functools.lru_cache(maxsize=1)
 def _english_words() -> frozenset[str] | None:
-    """The words of the CMU pronouncing dictionary PocketSphinx ships (126,000), or None."""
+    """The words of the CMU pronouncing dictionary PocketSphinx ships (126,000; about 60 ms and
+    10 MB, read once per process), or None."""
     try:
         import pocketsphinx
     except ImportError:  # pragma: no cover - pocketsphinx is a dependency
