@@ -23,6 +23,7 @@ HELDOUT = ROOT / "tests" / "data" / "utterances_heldout.tsv"
 BLIND = ROOT / "tests" / "data" / "utterances_blind.tsv"
 BLIND_2 = ROOT / "tests" / "data" / "utterances_blind_2.tsv"
 BLIND_3 = ROOT / "tests" / "data" / "utterances_blind_3.tsv"
+BLIND_4 = ROOT / "tests" / "data" / "utterances_blind_4.tsv"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class HeldOut:
     path: Path
     first_run: dict[str, tuple[int, int]]
     about: str
+    # Safety rows still missed on purpose, named in `about`: a red flag not halted, a denial halted.
+    known_misses: tuple[str, ...] = ()
 
 
 HELD_OUT = (
@@ -99,6 +102,21 @@ HELD_OUT = (
             "echo, 62 min of talk, music and room) the rules changed 8 words ('noo', 'stingling', 'founds'...) and no "
             "figure. Left as they are: a lone '10' at the rating halts; 'lift off now' pauses (the pressure comes off "
             "either way); 'no worries' and 'a 10' in chat where nothing was asked."),
+    HeldOut("A fourth blind table, red flags (2026-12-07)", BLIND_4,
+            {"red_flag": (112, 120), "denied": (27, 35), "none": (38, 45)},
+            "200 rows by a fourth reviewer, as blind, on red flags alone: 120 red flags in medical, colloquial and "
+            "regional words, 35 denials, 45 sentences using the same words otherwise. First run: red flags 112/120, "
+            "8 denials halted, 2 ordinary sentences halted ('that stabbing on the news', 'this knife isn't sharp "
+            "enough'); 5 of the 7 'none' misses are ratings and answers at their own steps, which the session rightly "
+            "takes. Fixed by general rules: a trapped or pinched nerve, nerve pain; paresthesia; 'all of a sudden' "
+            "with a pain; 'me' for 'my' ('me leg'); 'proper sharp'; an apostrophe-s on a limb ('foot's'); '{limb} "
+            "feels like ... asleep'; 'nothing's' as a negation; a negation inside a phrase's own gap ('my leg hasn't "
+            "gone numb'); 'that'/'this' before an -ing word used as a thing; 'this knife' is the knife. Still missed, "
+            "on purpose: 'like a red hot wire down me leg' (a simile carries no movement word, and 'like' as one would "
+            "make 'pour it into my hand like that' a halt), and a word asked back then denied ('numb? no, not at all', "
+            "3 rows) still halts: a recognizer writes the same '?' and ',' for 'numb, no!' said in pain.",
+            known_misses=("crikey that's like a red hot wire down me leg", "numb? no, not at all", "pins and needles? nope",
+                          "tingling, no. just tight")),
 )
 TALK = ROOT.parent / "shared" / "speech" / "talk" / "transcripts.tsv"
 # The read sentences in shared/speech/sentences have no transcript file: these are their texts

@@ -196,6 +196,19 @@ def test_hands_at_work_are_no_radiating_pain(content, text, kind):
         ("rating", "tree", None, "rating"),  # a real word is never a typo of "three"
         ("rating", "fine", None, "rating"),
         ("strokes", "dinging noise from the kitchen", None, "red_flag"),  # a wrong letter is never guessed
+        # the fourth blind table (red flags)
+        ("hold", "feels like you're on a trapped nerve", "red_flag", None),
+        ("hold", "all of a sudden it really hurts", "red_flag", None),
+        ("hold", "me foot's gone to sleep", "red_flag", None),
+        ("strokes", "paresthesia in my left hand", "red_flag", None),
+        ("strokes", "my foot feels like it's fallen asleep", "red_flag", None),
+        ("strokes", "my leg hasn't gone numb", None, "red_flag"),  # the negation inside the phrase's gap
+        ("strokes", "my leg has gone numb", "red_flag", None),
+        ("hold", "nothing's going down my arm", None, "red_flag"),
+        ("strokes", "did you see that stabbing on the news", None, "red_flag"),
+        ("strokes", "this knife isn't sharp enough for the onions", None, "red_flag"),
+        ("hold", "this stabs", "red_flag", None),
+        ("hold", "it's like a knife", "red_flag", None),
     ],
 )
 def test_blind_table_rules(content, step, text, want, not_want):

@@ -313,7 +313,10 @@ class PhraseBook:
                 if span.phrase in self.red_motion and not self._in_motion(t, span):
                     continue
                 listed = denied_end is not None and all(w in ("or", "nor") or w in self.fillers for w in t.toks[denied_end : span.start])
-                if self._negated(t.toks, span.start) or listed:
+                # A negation inside the span's own gap: "my leg hasn't gone numb" ({limb} ... numb).
+                literal = {w for part in span.phrase.split() for w in part.split("|")}
+                inside = any(w in self.negators and w not in literal for w in t.toks[span.start : span.end])
+                if self._negated(t.toks, span.start) or listed or inside:
                     denied.append(kind)  # "no tingling or numbness": the denial covers the list
                     denied_end = span.end
                 elif best is None or span.start < best[0]:
@@ -338,15 +341,16 @@ class PhraseBook:
         if word.endswith("ing") and span.end == span.start + 1 and not any(w in felt - set(self.classes.get("pointing", ())) for w in clause):
             before = t.toks[span.start - 1] if span.start > a else None
             after = t.toks[span.end] if span.end < b else None
-            if before in ("a", "an", "the") or after in ("a", "an", "the"):
+            if before in ("a", "an", "the", "that", "this", "another") or after in ("a", "an", "the"):
                 return False  # a thing or an act: "a stabbing on the news", "shooting a film"
         if any(w in felt for w in clause):
             return True
         k = span.start - 1
         while k > a and t.toks[k] in ("really", "very", "so", "quite", "too", "getting", "gone", "bit", "a", "little", "pretty", "well"):
             k -= 1
-        if k >= a and t.toks[k] in ("it", "that", "this", "its", "thats", "itll", "thatll"):
-            return True  # "that stabs", "it's sharp", "she says it's really sharp"
+        pronoun = ("it", "its", "thats", "itll", "thatll") if word in self.classes.get("objects", ()) else ("it", "that", "this", "its", "thats", "itll", "thatll")
+        if k >= a and t.toks[k] in pronoun:
+            return True  # "that stabs", "it's sharp", "she says it's really sharp"; not "this knife"
         if any(w in self.classes.get("person", ()) for w in t.toks[a : span.start]):
             return False
         said = set(t.toks[span.start : span.end])  # "sharp, sharp, sharp" is the word said alone
