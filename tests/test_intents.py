@@ -204,6 +204,7 @@ def test_hands_at_work_are_no_radiating_pain(content, text, kind):
         ("strokes", "my foot feels like it's fallen asleep", "red_flag", None),
         ("strokes", "my leg hasn't gone numb", None, "red_flag"),  # the negation inside the phrase's gap
         ("strokes", "my leg has gone numb", "red_flag", None),
+        ("hold", "my arm no its gone dead", "red_flag", None),  # an interjected no, unpunctuated, is no denial
         ("hold", "nothing's going down my arm", None, "red_flag"),
         ("strokes", "did you see that stabbing on the news", None, "red_flag"),
         ("strokes", "this knife isn't sharp enough for the onions", None, "red_flag"),

@@ -313,9 +313,9 @@ class PhraseBook:
                 if span.phrase in self.red_motion and not self._in_motion(t, span):
                     continue
                 listed = denied_end is not None and all(w in ("or", "nor") or w in self.fillers for w in t.toks[denied_end : span.start])
-                # A negation inside the span's own gap: "my leg hasn't gone numb" ({limb} ... numb).
-                literal = {w for part in span.phrase.split() for w in part.split("|")}
-                inside = any(w in self.negators and w not in literal for w in t.toks[span.start : span.end])
+                # A negation right before the span's last word, inside its own gap: "my leg hasn't
+                # gone numb" ({limb} ... numb); not "my arm, no, it's gone dead", said unpunctuated.
+                inside = span.end - span.start > 1 and self._negated(t.toks, span.end - 1)
                 if self._negated(t.toks, span.start) or listed or inside:
                     denied.append(kind)  # "no tingling or numbness": the denial covers the list
                     denied_end = span.end
