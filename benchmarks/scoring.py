@@ -18,7 +18,7 @@ import numpy as np
 
 from voice_coach.intents import RATING, RED_FLAG, Context, PhraseBook
 from voice_coach.understand import STOPS as URGENT
-from voice_coach.understand import UNSURE, reads_back
+from voice_coach.understand import Understanding, reads_back
 from voice_coach.understand import urgent as urgent_intent
 from voice_coach.understand import intents as meanings
 
@@ -104,7 +104,7 @@ def outcome(pb: PhraseBook, transcripts: list, policy: str = "any", step: str | 
         intents = meanings(pb, final_text, sure, Context(step) if step is not None else None)
         names = [i.name for i in intents]
         r = next((i for i in intents if i.name == RATING), None)
-        rating, rating_sure = (r.value, r.reason != UNSURE) if r is not None else (None, True)
+        rating, rating_sure = (r.value, Understanding.sure_rating(r)) if r is not None else (None, True)
         yes, no = "yes" in names, "no" in names
     return Outcome(urgent, partial, at, final_text, rating, bool(yes), bool(no), min(confs) if confs else None, rating_sure)
 

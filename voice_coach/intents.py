@@ -693,7 +693,7 @@ def _swapped(a: str, b: str) -> bool:
 
 def _left_out(a: str, b: str) -> bool:
     """True if a is b with one letter left out ("sevn" and "seven")."""
-    return len(b) == len(a) + 1 and any(b[:i] + b[i + 1 :] == a for i in range(len(b)))
+    return len(b) == len(a) + 1 and _one_edit_apart(a, b)
 
 
 def _one_too_many(a: str, b: str) -> bool:

@@ -47,6 +47,8 @@ from voice_coach.understand import urgent as urgent_of
 
 # Outcomes, and the exit codes the CLI maps them to.
 COMPLETED, HALTED, DECLINED, QUIT, FAILED = "completed", "halted", "declined", "quit", "failed"
+# The steps with a thumb on the knot: a stop or "I'm done" there takes the pressure off first.
+PRESSING = frozenset({"hold", "rating", "read_back"})
 
 
 @dataclass
@@ -273,7 +275,7 @@ class Session:
         if urgent is not None:
             if not self.paused:
                 self.emit(Understood(urgent.name, urgent.reason, partial=not event.final))
-                pressing = self.step() in ("hold", "rating", "read_back")
+                pressing = self.step() in PRESSING
                 self._pause(urgent.name)
                 if urgent.reason == PRESSURE or (urgent.name == "stop" and pressing):
                     self.say(self.r.control.ease_off, "control.ease_off")
@@ -416,7 +418,7 @@ class Session:
     # -- commands that work in every phase --------------------------------------------------------
 
     def _finish_early(self) -> None:
-        if self.step() in ("hold", "rating", "read_back"):
+        if self.step() in PRESSING:
             # "I'm done" with a thumb on the knot: the pressure comes off before the goodbye.
             self.say(self.r.control.ease_off, "control.ease_off")
         self._leave_phase("finished")
